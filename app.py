@@ -1,0 +1,66 @@
+"""hxauth, the table of contents: settings, database, lifespan, middleware, routes."""
+
+import contextlib
+import sys
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from hxauth import errors
+from hxauth.auth import SessionBackend
+from hxauth.database import Database, Queries, migrate
+from hxauth.middleware import FormGuard, SecurityHeaders, SessionCookie
+from hxauth.passwords import Hasher
+from hxauth.settings import ROOT, ConfigError, Settings
+from routes import routes
+
+HTMX = ROOT / "node_modules" / "htmx.org" / "dist"
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_environ()
+    if not HTMX.is_dir():
+        raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
+    db = Database(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await db.connect()
+        try:
+            await migrate(db)
+            yield
+        finally:
+            await db.disconnect()
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=[
+            *routes,
+            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
+            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        ],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
+            Middleware(AuthenticationMiddleware, backend=SessionBackend()),
+            Middleware(FormGuard),
+        ],
+        exception_handlers=errors.handlers,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.queries = Queries()
+    app.state.hasher = Hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency
+    )
+    return app
+
+
+try:
+    app = create_app()
+except ConfigError as error:
+    sys.exit(f"hxauth: {error}")

@@ -1,0 +1,1 @@
+"""hxauth: signup, login and logout on Starlette + htmx + raw SQL."""

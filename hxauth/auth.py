@@ -1,0 +1,105 @@
+"""Logging in and out, and finding the user behind a request's session cookie.
+
+The signed cookie (Starlette's SessionMiddleware) holds one thing: a random
+token. The server keeps only its SHA-256 in the sessions table, so a stolen
+database cannot be replayed as cookies, and deleting the row ends the session
+wherever the cookie has been copied to.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser, UnauthenticatedUser
+from starlette.requests import HTTPConnection
+
+from hxauth.accounts import User
+
+# Touch last_seen_at at most this often: the idle expiry needs no write per request.
+TOUCH_INTERVAL = 60
+
+
+class AuthenticatedUser(BaseUser):
+    def __init__(self, user: User):
+        self.id, self.name, self.email = user.id, user.name, user.email
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @property
+    def identity(self) -> str:
+        return str(self.id)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_token(connection: HTTPConnection) -> str:
+    """This browser's token, issuing an anonymous one on first visit (the CSRF token derives from it)."""
+    token = connection.session.get("token")
+    if not isinstance(token, str) or len(token) != 43:
+        token = connection.session["token"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_token(connection: HTTPConnection) -> str:
+    """A per-session CSRF token: an HMAC of the session token, so it needs no storage and changes at login."""
+    key = connection.app.state.settings.secret_key.encode()
+    return hmac.new(key, b"csrf:" + session_token(connection).encode(), hashlib.sha256).hexdigest()
+
+
+def _renew(connection: HTTPConnection) -> str:
+    connection.session.clear()
+    return session_token(connection)
+
+
+async def log_in(connection: HTTPConnection, user: User) -> None:
+    """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless."""
+    state = connection.app.state
+    token = _renew(connection)
+    await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user.id, "now": int(time.time())})
+
+
+async def log_out(connection: HTTPConnection) -> None:
+    """Delete the server-side session, so a replayed copy of the old cookie is anonymous, and renew the token."""
+    state = connection.app.state
+    token = connection.session.get("token")
+    if isinstance(token, str):
+        await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
+    _renew(connection)
+
+
+class SessionBackend(AuthenticationBackend):
+    """The seed's user loader: resolves `request.user` from the session token, in one query."""
+
+    async def authenticate(self, connection: HTTPConnection):
+        token = connection.session.get("token")
+        if not isinstance(token, str):
+            return None
+        state = connection.app.state
+        settings, now = state.settings, int(time.time())
+        token_hash = _hash(token)
+        row = await state.db.fetch_one(
+            state.queries.get_session_user,
+            {
+                "token_hash": token_hash,
+                "created_after": now - settings.session_max_seconds,
+                "seen_after": now - settings.session_idle_seconds,
+            },
+        )
+        if row is None:
+            return None
+        if now - row["last_seen_at"] >= TOUCH_INTERVAL:
+            await state.db.execute(state.queries.touch_session, {"token_hash": token_hash, "now": now})
+        user = User(id=row["id"], name=row["name"], email=row["email"])
+        return AuthCredentials(["authenticated"]), AuthenticatedUser(user)
+
+
+__all__ = ["AuthenticatedUser", "UnauthenticatedUser", "SessionBackend", "csrf_token", "log_in", "log_out"]

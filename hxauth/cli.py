@@ -1,0 +1,84 @@
+"""The `hxauth` command: migrate, new-migration and create-user (the seed's `inspira migrate` and friends)."""
+
+import argparse
+import asyncio
+import getpass
+import re
+import sys
+
+from hxauth import accounts
+from hxauth.database import SQL, Database, Queries, is_database_fault, migrate
+from hxauth.passwords import Hasher
+from hxauth.settings import ConfigError, Settings
+
+
+async def _migrate(settings: Settings) -> int:
+    async with Database(settings.database_url) as db:
+        applied = await migrate(db)
+    print("\n".join(f"applied {version}" for version in applied) or "nothing to apply: the database is up to date")
+    return 0
+
+
+def _new_migration(name: str) -> int:
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not slug:
+        print("hxauth: give the migration a name, e.g. add_users_last_login", file=sys.stderr)
+        return 2
+    numbers = [int(path.name[:4]) for path in (SQL / "migrations").glob("[0-9][0-9][0-9][0-9]_*.sql")]
+    path = SQL / "migrations" / f"{max(numbers, default=0) + 1:04d}_{slug}.sql"
+    path.write_text(f"-- {name}\n-- One statement per `;` at a line end. For PostgreSQL-only SQL, add {path.stem}.postgresql.sql.\n")
+    print(path.relative_to(SQL.parent))
+    return 0
+
+
+async def _create_user(settings: Settings, name: str, email: str, password: str) -> int:
+    values, errors = accounts.check_signup(name, email, password, settings.password_min_length)
+    if errors:
+        for field, message in errors.items():
+            print(f"hxauth: {field}: {message}", file=sys.stderr)
+        return 2
+    hasher = Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, 1)
+    async with Database(settings.database_url) as db:
+        await migrate(db)
+        try:
+            user_id = await accounts.register_user(db, Queries(), hasher, password=password, **values)
+        except accounts.EmailTaken:
+            print(f"hxauth: User already exists: {values['email']}", file=sys.stderr)
+            return 1
+    print(f"created user {user_id} <{values['email']}>")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hxauth", description="Manage an hxauth site. Settings come from the environment and .env.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("migrate", help="apply pending migrations from sql/migrations, in order (the app also does this at start-up)")
+    new = commands.add_parser("new-migration", help="create the next numbered, empty migration file in sql/migrations")
+    new.add_argument("name", help="what the migration does, e.g. 'add users last_login'")
+    create = commands.add_parser("create-user", help="create an account (the password is asked for, or read from stdin)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    args = parser.parse_args(argv)
+
+    if args.command == "new-migration":
+        return _new_migration(args.name)
+    try:
+        settings = Settings.from_environ()
+    except ConfigError as error:
+        print(f"hxauth: {error}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+        return asyncio.run(_create_user(settings, args.name, args.email, password))
+    except Exception as error:
+        if not is_database_fault(error):
+            raise
+        print(f"hxauth: cannot use the database at {Database(settings.database_url).url.obscure_password}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""ASGI middleware: security headers, the session cookie, and the guard in front of every form post."""
+
+import hmac
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+
+from hxauth import auth, pages
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """Strict headers on every response; HTML pages depend on the session, so none is stored by caches."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("cache-control", "no-store")
+                if scope["scheme"] == "https":
+                    headers.setdefault("strict-transport-security", "max-age=63072000; includeSubDomains")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class SessionCookie:
+    """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS."""
+
+    def __init__(self, app, secret_key: str, max_age: int):
+        options = dict(secret_key=secret_key, max_age=max_age, same_site="lax")
+        self.plain = SessionMiddleware(app, session_cookie="session", **options)
+        self.secure = SessionMiddleware(app, session_cookie="__Host-session", https_only=True, **options)
+
+    async def __call__(self, scope, receive, send):
+        middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        await middleware(scope, receive, send)
+
+
+class FormGuard:
+    """Every POST (PUT, PATCH, DELETE) must come from this site, carry the CSRF token and be a small form.
+
+    Checks, in order: origin (403), content type (415), size (413, before the
+    body is read in full), UTF-8 (400), CSRF token in `X-CSRF-Token` or the
+    `csrf_token` field (403). The body is then replayed to the route.
+    """
+
+    safe_methods = {"GET", "HEAD", "OPTIONS"}
+    form_type = "application/x-www-form-urlencoded"
+
+    def __init__(self, app, max_body: int = 64 * 1024):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in self.safe_methods:
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
+        headers = request.headers
+        if not self._same_origin(request):
+            return await pages.error(request, 403, "This form was sent from another site.")(scope, receive, send)
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != self.form_type:
+            return await pages.error(request, 415, "Send this form as application/x-www-form-urlencoded.")(scope, receive, send)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        try:
+            fields = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
+        except (UnicodeDecodeError, ValueError):
+            return await pages.error(request, 400, "That form could not be read (invalid encoding).")(scope, receive, send)
+        sent = headers.get("x-csrf-token") or dict(fields).get("csrf_token", "")
+        if not hmac.compare_digest(sent.encode(), auth.csrf_token(request).encode()):
+            message = "Your session changed or expired. Reload the page and try again."
+            return await pages.error(request, 403, message)(scope, receive, send)
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+    @staticmethod
+    def _same_origin(request: Request) -> bool:
+        fetch_site = request.headers.get("sec-fetch-site")
+        if fetch_site is not None:
+            return fetch_site in ("same-origin", "none")
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True  # not a browser (browsers send Origin on every POST); the token still applies
+        return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+

@@ -1,0 +1,74 @@
+"""Rendering: a whole page for browsers and boosted navigations, one block of it for htmx swaps."""
+
+from pathlib import Path
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from hxauth import auth
+
+ROOT = Path(__file__).resolve().parent.parent
+VARY = "HX-Request, HX-Request-Type"
+
+
+def _context(request: Request) -> dict:
+    return {"csrf_token": lambda: auth.csrf_token(request)}
+
+
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    ),
+    context_processors=[_context],
+)
+
+
+def wants_fragment(request: Request) -> bool:
+    """An htmx swap of one element. Boosted links, HX-Location and history restores say `full`."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-request-type") == "partial"
+
+
+def render(request: Request, name: str, context: dict | None = None, *, block: str | None = None, status_code: int = 200, headers=None) -> Response:
+    """The page `name`, or only its `block` when htmx asked for a fragment."""
+    headers = {"Vary": VARY, **(headers or {})}
+    if block and wants_fragment(request):
+        template = templates.get_template(name)
+        full_context = {"request": request, **_context(request), **(context or {})}
+        html = "".join(template.blocks[block](template.new_context(full_context)))
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+    return templates.TemplateResponse(request, name, context or {}, status_code=status_code, headers=headers)
+
+
+def redirect(request: Request, url: str) -> Response:
+    """303 for browsers; for htmx (whose fetch would follow a 3xx silently) a 200 with HX-Location."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Location": url, "Vary": VARY})
+    return RedirectResponse(url, status_code=303, headers={"Vary": VARY})
+
+
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    415: "Unsupported form",
+    422: "Check the form",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def error(request: Request, status_code: int, message: str, headers=None) -> Response:
+    """An error page; for an htmx swap, an alert placed above the page (the form the user typed into stays)."""
+    headers = dict(headers or {})
+    if wants_fragment(request):
+        headers.update({"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"})
+    context = {"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message}
+    return render(request, "error.html", context, block="alert", status_code=status_code, headers=headers)

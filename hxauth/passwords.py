@@ -1,0 +1,70 @@
+"""Argon2id hashing off the event loop, and the NIST SP 800-63B password rules."""
+
+import functools
+import secrets
+import unicodedata
+
+import anyio
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# Long passphrases are welcome; the cap only keeps one request from costing a
+# megabyte of hashing input. Nothing is ever truncated.
+MAX_LENGTH = 1024
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords, as shipped by the zxcvbn package."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def normalize(password: str) -> str:
+    """NFKC, as SP 800-63B asks, so the same passphrase typed on two keyboards matches."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def password_problem(password: str, min_length: int, *, name: str = "", email: str = "") -> str | None:
+    """What is wrong with a new password, in words for the person choosing it; None if fine."""
+    length = len(normalize(password))
+    if length < min_length:
+        return f"Use at least {min_length} characters; a few words together make a good one."
+    if length > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    lowered = password.lower()
+    if lowered in common_passwords() or lowered in (name.strip().lower(), email.strip().lower()):
+        return "This password is too common or easy to guess; choose another."
+    return None
+
+
+class Hasher:
+    """argon2-cffi's PasswordHasher, run in worker threads, at most `concurrency` at once."""
+
+    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, concurrency: int):
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._dummy_hash: str | None = None
+
+    async def _run(self, function, *args):
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hasher.hash, normalize(password))
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return await self._run(self._hasher.verify, password_hash, normalize(password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    async def verify_nobody(self, password: str) -> None:
+        """Spend what a real verify costs, so an unknown email takes as long as a wrong password."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.verify(self._dummy_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)

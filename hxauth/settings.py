@@ -1,0 +1,81 @@
+"""Configuration from environment variables (and an optional `.env` file)."""
+
+import dataclasses
+import os
+import secrets
+from pathlib import Path
+
+from starlette.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; start-up stops with this message."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{VAR / 'hxauth.db'}"
+    secret_key: str = dataclasses.field(default="", repr=False)
+    env: str = "development"
+    debug: bool = False
+    # NIST SP 800-63B-4: 15 for a password used alone; never below 8.
+    password_min_length: int = 15
+    session_idle_seconds: int = 7 * 24 * 3600
+    session_max_seconds: int = 30 * 24 * 3600
+    # argon2-cffi's defaults (RFC 9106 "low memory" profile).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+    # How many hashes may run at once; each holds argon2_memory_kib.
+    hash_concurrency: int = os.cpu_count() or 1
+    # Failed logins per (account, client) and per client; signups per client.
+    login_account_limit: int = 5
+    login_account_window: int = 15 * 60
+    login_client_limit: int = 100
+    login_client_window: int = 3600
+    signup_limit: int = 10
+    signup_window: int = 3600
+
+    def __post_init__(self):
+        if self.env not in ("development", "production"):
+            raise ConfigError(f"ENV must be 'development' or 'production', not {self.env!r}")
+        if self.password_min_length < 8:
+            raise ConfigError("PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)")
+        if self.password_min_length > 64:
+            raise ConfigError("PASSWORD_MIN_LENGTH must be at most 64")
+        if self.session_idle_seconds <= 0 or self.session_max_seconds <= 0:
+            raise ConfigError("session lifetimes must be positive")
+        if self.hash_concurrency < 1:
+            raise ConfigError("HASH_CONCURRENCY must be at least 1")
+
+    @classmethod
+    def from_environ(cls, env_file: str | Path = ROOT / ".env") -> "Settings":
+        """Read every setting from the environment, falling back to `.env`."""
+        config = Config(env_file if Path(env_file).exists() else None)
+        values = {}
+        for field in dataclasses.fields(cls):
+            name = field.name.upper()
+            if name == "SECRET_KEY":
+                continue
+            try:
+                values[field.name] = config(name, cast=field.type, default=field.default)
+            except ValueError as error:
+                raise ConfigError(f"{name}: {error}") from None
+        values["secret_key"] = config("SECRET_KEY", default="") or _development_secret(values.get("env", "development"))
+        return cls(**values)
+
+
+def _development_secret(env: str) -> str:
+    """Generate one secret for this checkout and keep it under var/, so sessions survive restarts."""
+    if env == "production":
+        raise ConfigError("SECRET_KEY is required when ENV=production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    path = VAR / "secret_key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
