@@ -130,7 +130,8 @@ class Queries:
 def _named_statements(text: str):
     for chunk in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
         name, _, body = chunk.partition("\n")
-        yield name.strip(), body.strip().rstrip(";")
+        statement = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("--"))
+        yield name.strip(), statement.strip().rstrip(";")
 
 
 def _statements(text: str) -> list[str]:
@@ -157,10 +158,10 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-async def migrate(database: Database) -> list[str]:
+async def migrate(database: Database, directory: Path = SQL / "migrations") -> list[str]:
     """Apply pending migrations in order, each in its own transaction; return the versions applied."""
     applied = []
-    for version, path in migrations(database.dialect):
+    for version, path in migrations(database.dialect, directory):
         async with database.transaction():
             if database.dialect == "postgresql":
                 # Several instances may start at once: one migrates, the others wait.

@@ -78,3 +78,50 @@ async def logged_in(client, user):
 
 async def count(app, sql: str, values: dict | None = None) -> int:
     return await app.state.db.fetch_val(sql, values or {})
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real `uvicorn app:app` on a free port, on its own SQLite file; yields its base URL."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "SECRET_KEY": "server-test-" + "s" * 40,
+        "ENV": "development",
+        **{name.upper(): str(value) for name, value in FAST_ARGON2.items()},
+    }
+    log = tmp_path / "server.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/static/app.css", timeout=1)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("uvicorn did not start:\n" + log.read_text())
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

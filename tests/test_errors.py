@@ -1,0 +1,170 @@
+"""Bad input gets a clear 4xx, faults get a 503, and neither shows a traceback."""
+
+import pytest
+
+from conftest import HX, PASSWORD, count, csrf_token, make_client
+from hxauth.database import Database
+
+
+async def test_an_unknown_page_is_a_404_page(client):
+    response = await client.get("/nope")
+    assert response.status_code == 404
+    assert "Page not found" in response.text and response.text.startswith("<!DOCTYPE html>")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+async def test_an_unknown_page_for_htmx_is_an_alert_fragment(client):
+    response = await client.get("/nope", headers=HX)
+    assert response.status_code == 404
+    assert "<html" not in response.text and response.headers["hx-retarget"] == "#alerts"
+
+
+async def test_a_wrong_method_is_a_405_page(client):
+    token = await csrf_token(client)
+    response = await client.post("/", data={"csrf_token": token})
+    assert response.status_code == 405
+    assert "Method not allowed" in response.text
+
+
+@pytest.mark.parametrize("path", ["/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/htmx/../../app.py"])
+async def test_files_outside_the_static_folders_are_not_served(client, path):
+    response = await client.get(path)
+    assert response.status_code == 404
+    assert "create_app" not in response.text
+
+
+async def test_htmx_is_served_from_node_modules(client):
+    response = await client.get("/static/htmx/htmx.min.js")
+    assert response.status_code == 200
+    assert "htmx" in response.text[:2000]
+
+
+async def test_a_body_over_64_kib_gets_413_before_it_is_read(client, app):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&name=Bob&email=bob%40example.com&password={'x' * 70_000}"
+    response = await client.post("/accounts/signup", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+
+
+async def test_a_streamed_body_without_length_is_cut_at_64_kib(client):
+    token = await csrf_token(client)
+
+    async def chunks():
+        yield f"csrf_token={token}&name=".encode()
+        for _ in range(100):
+            yield b"x" * 1024
+
+    response = await client.post("/accounts/signup", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json", '{"email": "a@b.co", "password": "x"}'),
+        ("multipart/form-data; boundary=x", "--x--"),
+        ("text/plain", "email=a@b.co"),
+        (None, "email=a@b.co"),
+    ],
+)
+async def test_anything_but_a_urlencoded_form_gets_415(client, content_type, body):
+    token = await csrf_token(client)
+    headers = {"X-CSRF-Token": token}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = await client.post("/accounts/login", content=body, headers=headers)
+    assert response.status_code == 415
+
+
+async def test_invalid_utf8_gets_400(client, app):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&name=%FF%FE&email=bob%40example.com&password=".encode() + PASSWORD.encode()
+    response = await client.post("/accounts/signup", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert await count(app, "SELECT count(*) FROM users") == 0
+
+
+async def test_repeated_fields_are_not_a_500(client, app):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&email=a%40example.com&email=b%40example.com&password=x&password=y"
+    response = await client.post("/accounts/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["' OR 1=1 --", "bob@example.com'; DROP TABLE users; --", "<img src=x onerror=alert(1)>", "\x00", "%00", "🦄" * 50],
+)
+async def test_sql_and_html_in_any_field_are_harmless(client, app, value):
+    token = await csrf_token(client, "/accounts/signup")
+    for data in (
+        {"csrf_token": token, "name": value, "email": "x@example.com", "password": PASSWORD},
+        {"csrf_token": token, "name": "Bob", "email": value, "password": PASSWORD},
+    ):
+        response = await client.post("/accounts/signup", data=data, headers=HX)
+        assert response.status_code in (303, 200, 409, 422)
+        assert "<img src=x" not in response.text
+    response = await client.post("/accounts/login", data={"csrf_token": token, "email": value, "password": value})
+    assert response.status_code == 422
+    assert await count(app, "SELECT count(*) FROM users") <= 1
+
+
+async def test_an_unreachable_database_gets_a_503_page_not_a_traceback(app, logged_in):
+    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+    response = await logged_in.get("/")
+    assert response.status_code == 503
+    assert "Temporarily unavailable" in response.text
+    assert "Traceback" not in response.text and "OperationalError" not in response.text
+    assert response.headers["retry-after"] == "5"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_an_unreachable_database_during_an_htmx_login_gets_an_alert(app, client):
+    token = await csrf_token(client)
+    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+    response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"}, headers=HX)
+    assert response.status_code == 503
+    assert "<html" not in response.text and response.headers["hx-retarget"] == "#alerts"
+
+
+async def test_the_site_recovers_when_the_database_comes_back(app, logged_in):
+    working = app.state.db
+    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+    assert (await logged_in.get("/")).status_code == 503
+    app.state.db = working
+    assert "Hi Ann!" in (await logged_in.get("/")).text
+
+
+async def test_an_unexpected_error_is_a_500_page_without_a_traceback(app, client):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    await csrf_token(client)
+    app.state.hasher.verify_nobody = broken
+    token = await csrf_token(client)
+    response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+    assert response.status_code == 500
+    assert "secret internals" not in response.text and "Something went wrong" in response.text
+
+
+@pytest.mark.parametrize("header", ["content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy", "permissions-policy"])
+async def test_security_headers_are_on_every_response(client, header):
+    for path in ("/", "/accounts/login", "/nope", "/static/app.css"):
+        assert header in (await client.get(path)).headers
+
+
+def test_the_policy_allows_no_inline_script_or_style():
+    from hxauth.middleware import CONTENT_SECURITY_POLICY
+
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY and "unsafe-eval" not in CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+async def test_pages_carry_no_inline_script_style_or_handler(logged_in):
+    import re
+
+    for path in ("/", "/accounts/logout"):
+        html = (await logged_in.get(path)).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+        assert not re.search(r"\son[a-z]+=", html) and "style=" not in html and "<style" not in html
+        assert "hx-on" not in html and "js:" not in html

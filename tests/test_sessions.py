@@ -1,0 +1,111 @@
+"""Sessions: the cookie holds only a token, the server holds its hash, and both ends can end it."""
+
+import base64
+import hashlib
+import json
+import time
+
+from conftest import HX, count, csrf_token, log_in, make_client, make_settings
+
+
+def cookie_payload(client) -> dict:
+    value = client.cookies["session"]
+    return json.loads(base64.b64decode(value.split(".")[0]))
+
+
+async def test_the_cookie_carries_only_a_random_token_whose_hash_the_server_stores(logged_in, app):
+    payload = cookie_payload(logged_in)
+    assert list(payload) == ["token"]
+    stored = await app.state.db.fetch_val("SELECT token_hash FROM sessions")
+    assert stored == hashlib.sha256(payload["token"].encode()).hexdigest()
+    assert payload["token"] not in stored
+
+
+async def test_login_issues_a_new_token_so_a_planted_one_is_useless(client, user):
+    await csrf_token(client)  # the anonymous visit gets a token
+    before = cookie_payload(client)["token"]
+    await log_in(client)
+    assert cookie_payload(client)["token"] != before
+
+
+async def test_a_replayed_cookie_is_anonymous_after_logout(logged_in, app):
+    stolen = logged_in.cookies["session"]
+    token = await csrf_token(logged_in, "/accounts/logout")
+    await logged_in.post("/accounts/logout", data={"csrf_token": token})
+    async with make_client(app) as attacker:
+        attacker.cookies.set("session", stolen)
+        assert "You are not logged in" in (await attacker.get("/")).text
+
+
+async def test_a_forged_cookie_is_anonymous(client, user):
+    forged = base64.b64encode(json.dumps({"token": "x" * 43}).encode()).decode()
+    client.cookies.set("session", forged + ".AAAA.BBBB")
+    assert "You are not logged in" in (await client.get("/")).text
+
+
+async def test_the_cookie_is_httponly_and_samesite_lax(client, user):
+    response = await log_in(client)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert "secure" not in cookie  # plain HTTP in development: a Secure cookie would be dropped
+
+
+async def test_over_https_the_cookie_is_secure_with_the_host_prefix(app, user):
+    async with make_client(app, base_url="https://testserver") as client:
+        response = await log_in(client)
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith("__Host-session=")
+        assert "secure" in cookie.lower() and "path=/" in cookie
+        assert "Hi Ann!" in (await client.get("/")).text
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_sessions_end_after_the_absolute_lifetime(app, logged_in):
+    await app.state.db.execute("UPDATE sessions SET created_at = created_at - :age", {"age": app.state.settings.session_max_seconds + 1})
+    assert "You are not logged in" in (await logged_in.get("/")).text
+
+
+async def test_sessions_end_after_being_idle_and_activity_keeps_them_alive(tmp_path):
+    from app import create_app
+    from conftest import create_user
+
+    app = create_app(make_settings(tmp_path, session_idle_seconds=600))
+    async with app.router.lifespan_context(app), make_client(app) as client:
+        await create_user(app)
+        await log_in(client)
+        # Used 5 minutes ago: still alive, and the visit resets the idle clock.
+        await app.state.db.execute("UPDATE sessions SET last_seen_at = :t", {"t": int(time.time()) - 300})
+        assert "Hi Ann!" in (await client.get("/")).text
+        assert await app.state.db.fetch_val("SELECT last_seen_at FROM sessions") >= int(time.time()) - 5
+        await app.state.db.execute("UPDATE sessions SET last_seen_at = :t", {"t": int(time.time()) - 601})
+        assert "You are not logged in" in (await client.get("/")).text
+
+
+async def test_logging_in_twice_in_two_browsers_gives_two_sessions_and_logout_ends_one(app, user):
+    async with make_client(app) as first, make_client(app) as second:
+        await log_in(first)
+        await log_in(second)
+        assert await count(app, "SELECT count(*) FROM sessions") == 2
+        token = await csrf_token(first, "/accounts/logout")
+        await first.post("/accounts/logout", data={"csrf_token": token})
+        assert "Hi Ann!" in (await second.get("/")).text
+        assert "You are not logged in" in (await first.get("/")).text
+
+
+async def test_concurrent_requests_each_see_their_own_user(app):
+    import asyncio
+
+    from conftest import create_user
+
+    names = [f"User{i}" for i in range(8)]
+    clients = []
+    for name in names:
+        await create_user(app, name=name, email=f"{name.lower()}@example.com")
+        client = make_client(app)
+        await log_in(client, email=f"{name.lower()}@example.com")
+        clients.append(client)
+    pages = await asyncio.gather(*[client.get("/", headers=HX) for client in clients * 3])
+    for page, name in zip(pages, names * 3):
+        assert f"Hi {name}!" in page.text
+    for client in clients:
+        await client.aclose()

@@ -1,0 +1,54 @@
+"""Settings: a development secret made once, a required one in production."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hxauth import settings as settings_module
+from hxauth.settings import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in ("SECRET_KEY", "ENV", "DATABASE_URL", "DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(settings_module, "VAR", tmp_path / "var")
+    return tmp_path
+
+
+def test_development_generates_a_secret_once_and_keeps_it(clean_env):
+    first = Settings.from_environ(env_file=clean_env / "none")
+    second = Settings.from_environ(env_file=clean_env / "none")
+    assert len(first.secret_key) >= 40 and first.secret_key == second.secret_key
+    assert (clean_env / "var" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_requires_a_secret_key(clean_env, monkeypatch):
+    monkeypatch.setenv("ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY is required"):
+        Settings.from_environ(env_file=clean_env / "none")
+
+
+def test_settings_come_from_a_dotenv_file_and_the_environment_wins(clean_env, monkeypatch):
+    (clean_env / ".env").write_text("PASSWORD_MIN_LENGTH=20\nSECRET_KEY=from-file\nDEBUG=true\n")
+    monkeypatch.setenv("DEBUG", "false")
+    loaded = Settings.from_environ(env_file=clean_env / ".env")
+    assert (loaded.password_min_length, loaded.secret_key, loaded.debug) == (20, "from-file", False)
+
+
+def test_a_bad_value_is_a_clear_error(clean_env, monkeypatch):
+    monkeypatch.setenv("PASSWORD_MIN_LENGTH", "lots")
+    with pytest.raises(ConfigError, match="PASSWORD_MIN_LENGTH"):
+        Settings.from_environ(env_file=clean_env / "none")
+
+
+def test_starting_in_production_without_a_secret_is_a_message_not_a_traceback():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"} | {"ENV": "production"}
+    result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "SECRET_KEY is required" in result.stderr and "Traceback" not in result.stderr
