@@ -11,8 +11,13 @@ run: install
 	$(BIN)/hxauth migrate
 	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
+# The suite runs twice: on SQLite files, then on PostgreSQL (skipped with a reason
+# when no server answers at TEST_POSTGRES_URL, a failure when CI=true).
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS) --ignore=tests/e2e
 
 install: $(VENV)/.installed node_modules/.installed
 

@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from hxauth import errors
 from hxauth.auth import SessionBackend
-from hxauth.database import Database, Queries, migrate
+from hxauth.database import Queries, migrate, open_database, wait_for_database
 from hxauth.middleware import FormGuard, SecurityHeaders, SessionCookie
 from hxauth.passwords import Hasher
 from hxauth.settings import ROOT, ConfigError, Settings
@@ -24,11 +24,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_environ()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
-    db = Database(settings.database_url)
+    db = open_database(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        await db.connect()
+        await wait_for_database(db, settings.database_wait_seconds)
         try:
             await migrate(db)
             yield

@@ -80,8 +80,8 @@ async def register_user(db, queries, hasher, *, name: str, email: str, password:
 
 async def get_user_by_email_and_password(db, queries, hasher, email: str, password: str) -> User | None:
     """The user if the password matches, else None, taking about the same time either way."""
-    email = normalize_email(email)
-    row = await db.fetch_one(queries.get_user_by_email, {"email": email}) if len(email) <= EMAIL_MAX_LENGTH else None
+    email, problem = check_email(email)
+    row = None if problem else await db.fetch_one(queries.get_user_by_email, {"email": email})
     if len(password) > PASSWORD_MAX_LENGTH:
         return None
     if row is None:

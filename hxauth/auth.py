@@ -8,6 +8,7 @@ wherever the cookie has been copied to.
 
 import hashlib
 import hmac
+import random
 import secrets
 import time
 
@@ -65,6 +66,15 @@ async def log_in(connection: HTTPConnection, user: User) -> None:
     state = connection.app.state
     token = _renew(connection)
     await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user.id, "now": int(time.time())})
+    if random.random() < 0.01:  # now and then, so the table does not grow without `hxauth cleanup`
+        await delete_expired_sessions(state.db, state.queries, state.settings)
+
+
+async def delete_expired_sessions(db, queries, settings) -> int:
+    """Remove sessions past their idle or absolute expiry; returns how many."""
+    now = int(time.time())
+    values = {"created_before": now - settings.session_max_seconds, "seen_before": now - settings.session_idle_seconds}
+    return len(await db.fetch_all(queries.delete_expired_sessions, values))
 
 
 async def log_out(connection: HTTPConnection) -> None:

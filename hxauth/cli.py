@@ -6,7 +6,7 @@ import getpass
 import re
 import sys
 
-from hxauth import accounts
+from hxauth import accounts, auth, rate_limits
 from hxauth.database import SQL, Database, Queries, is_database_fault, migrate
 from hxauth.passwords import Hasher
 from hxauth.settings import ConfigError, Settings
@@ -16,6 +16,16 @@ async def _migrate(settings: Settings) -> int:
     async with Database(settings.database_url) as db:
         applied = await migrate(db)
     print("\n".join(f"applied {version}" for version in applied) or "nothing to apply: the database is up to date")
+    return 0
+
+
+async def _cleanup(settings: Settings) -> int:
+    queries = Queries()
+    longest = max(settings.login_account_window, settings.login_client_window, settings.signup_window)
+    async with Database(settings.database_url) as db:
+        sessions = await auth.delete_expired_sessions(db, queries, settings)
+        hits = await rate_limits.delete_old(db, queries, longest)
+    print(f"removed {sessions} expired sessions and {hits} old rate-limit records")
     return 0
 
 
@@ -55,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply pending migrations from sql/migrations, in order (the app also does this at start-up)")
     new = commands.add_parser("new-migration", help="create the next numbered, empty migration file in sql/migrations")
     new.add_argument("name", help="what the migration does, e.g. 'add users last_login'")
+    commands.add_parser("cleanup", help="remove expired sessions and old rate-limit records (run it from cron; logins also do it now and then)")
     create = commands.add_parser("create-user", help="create an account (the password is asked for, or read from stdin)")
     create.add_argument("--name", required=True)
     create.add_argument("--email", required=True)
@@ -71,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "cleanup":
+            return asyncio.run(_cleanup(settings))
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         return asyncio.run(_create_user(settings, args.name, args.email, password))
     except Exception as error:

@@ -1,5 +1,7 @@
 """The database: `databases` with a pooled SQLite backend, named queries and migrations."""
 
+import asyncio
+import logging
 import re
 import sqlite3
 import time
@@ -32,7 +34,13 @@ class SQLitePool(sqlite.SQLitePool):
     async def acquire(self) -> aiosqlite.Connection:
         if self._idle:
             return self._idle.pop()
-        connection = await super().acquire()
+        connection = aiosqlite.connect(database=self._database, isolation_level=None, **self._options)
+        try:
+            await connection.__aenter__()
+        except BaseException:
+            # aiosqlite stops its thread in the background; let it finish while the loop still runs.
+            await asyncio.to_thread(connection._thread.join, 5)
+            raise
         try:
             for pragma in SQLITE_PRAGMAS:
                 await connection.execute(pragma)
@@ -86,6 +94,39 @@ class Database(databases.Database):
     @property
     def dialect(self) -> str:
         return "postgresql" if self.url.dialect in ("postgresql", "postgres") else self.url.dialect
+
+
+def open_database(settings) -> Database:
+    """The app's database, with the pool size and timeouts of the settings (PostgreSQL)."""
+    database = Database(settings.database_url)
+    if database.dialect == "postgresql":
+        timeout = settings.database_timeout
+        database = Database(
+            settings.database_url, min_size=1, max_size=settings.database_pool_size, timeout=timeout, command_timeout=timeout
+        )
+    return database
+
+
+class DatabaseUnavailable(Exception):
+    """Start-up gave up waiting for the database."""
+
+
+async def wait_for_database(database: Database, seconds: int) -> None:
+    """Connect, retrying once a second for a while: at start-up the database may still be starting too."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await database.connect()
+            await database.fetch_val("SELECT 1")
+            return
+        except Exception as error:
+            if not is_database_fault(error):
+                raise
+            if time.monotonic() >= deadline:
+                where = database.url.obscure_password
+                raise DatabaseUnavailable(f"cannot reach the database at {where} after {seconds} s: {error}") from None
+            logging.getLogger("hxauth").warning("waiting for the database: %s", error)
+            await asyncio.sleep(1)
 
 
 def is_unique_violation(error: Exception) -> bool:
@@ -183,6 +224,6 @@ async def migrate(database: Database, directory: Path = SQL / "migrations") -> l
 
 
 async def pending_migrations(database: Database) -> list[str]:
-    await database.execute(CREATE_MIGRATIONS_TABLE)
+    """Versions not applied yet (fails if no migration ever ran)."""
     done = {row[0] for row in await database.fetch_all("SELECT version FROM schema_migrations")}
     return [version for version, _ in migrations(database.dialect) if version not in done]

@@ -24,7 +24,13 @@ async def hit(db, queries, name: str, longest_window: int) -> None:
     now = int(time.time())
     await db.execute(queries.insert_rate_limit_hit, {"bucket": name, "now": now})
     if random.random() < 0.01:  # now and then, forget what no window can see any more
-        await db.execute(queries.delete_old_rate_limit_hits, {"before": now - longest_window})
+        await delete_old(db, queries, longest_window)
+
+
+async def delete_old(db, queries, longest_window: int) -> int:
+    """Forget events older than every window; returns how many."""
+    before = int(time.time()) - longest_window
+    return len(await db.fetch_all(queries.delete_old_rate_limit_hits, {"before": before}))
 
 
 async def clear(db, queries, name: str) -> None:

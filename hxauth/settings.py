@@ -21,6 +21,10 @@ class Settings:
     secret_key: str = dataclasses.field(default="", repr=False)
     env: str = "development"
     debug: bool = False
+    # PostgreSQL pool size; connect and query timeout (seconds); start-up waits this many seconds for the database.
+    database_pool_size: int = 10
+    database_timeout: float = 5.0
+    database_wait_seconds: int = 30
     # NIST SP 800-63B-4: 15 for a password used alone; never below 8.
     password_min_length: int = 15
     session_idle_seconds: int = 7 * 24 * 3600

@@ -1,5 +1,5 @@
 """Every URL of the site, area by area."""
 
-from routes import accounts, home
+from routes import accounts, health, home
 
-routes = [*home.routes, *accounts.routes]
+routes = [*home.routes, *accounts.routes, *health.routes]

@@ -1,6 +1,17 @@
-"""Fixtures: an app on a fresh SQLite file per test, an async client, users, and htmx headers."""
+"""Fixtures: an app on a fresh database per test, an async client, users, and htmx headers.
 
+The suite runs on a fresh SQLite file per test, or, with TEST_DATABASE_URL set
+to a PostgreSQL URL, on that database with its schema emptied before each test.
+"""
+
+import asyncio
+import contextlib
+import os
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,9 +28,62 @@ BOOSTED = {"HX-Request": "true", "HX-Request-Type": "full", "HX-Boosted": "true"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+POSTGRES = TEST_DATABASE_URL.startswith(("postgresql:", "postgres:"))
+sqlite_only = pytest.mark.skipif(POSTGRES, reason="checks SQLite's own connection settings")
+
+
+def database_url(tmp_path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'hxauth.db'}"
+
+
+@pytest.fixture
+async def unreachable_database():
+    """A database object whose server is gone: every query fails to connect."""
+    from hxauth.database import Database
+
+    if POSTGRES:
+        database = Database("postgresql://postgres@127.0.0.1:9/test", min_size=0)  # port 9: nothing listens
+    else:
+        database = Database("sqlite:////nonexistent/folder/hxauth.db")
+    await database.connect()
+    yield database
+    await database.disconnect()
+
+
 def make_settings(tmp_path, **overrides) -> Settings:
-    values = {"database_url": f"sqlite:///{tmp_path / 'hxauth.db'}", "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
+    values = {"database_url": database_url(tmp_path), "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
     return Settings(**{**values, **overrides})
+
+
+async def _empty_postgres_schema():
+    import asyncpg
+
+    connection = await asyncpg.connect(TEST_DATABASE_URL, timeout=5)
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    finally:
+        await connection.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL must be there when asked for: a failure in CI, a clear skip on a laptop without it."""
+    if not POSTGRES:
+        return
+    try:
+        asyncio.run(_empty_postgres_schema())
+    except Exception as error:
+        message = f"TEST_DATABASE_URL={TEST_DATABASE_URL} is unreachable: {error!r}"
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(message) from None
+        for item in items:
+            item.add_marker(pytest.mark.skip(reason=message))
+
+
+@pytest.fixture(autouse=True)
+async def clean_database():
+    if POSTGRES:
+        await _empty_postgres_schema()
 
 
 @pytest.fixture
@@ -88,40 +152,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A real `uvicorn app:app` on a free port, on its own SQLite file; yields its base URL."""
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
+@contextlib.contextmanager
+def running_server(tmp_path, **settings):
+    """A real `uvicorn app:app` on a free port; yields its base URL. `settings` become environment variables."""
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+        "DATABASE_URL": database_url(tmp_path),
         "SECRET_KEY": "server-test-" + "s" * 40,
         "ENV": "development",
-        **{name.upper(): str(value) for name, value in FAST_ARGON2.items()},
+        **{name.upper(): str(value) for name, value in {**FAST_ARGON2, **settings}.items()},
     }
-    log = tmp_path / "server.log"
+    log = tmp_path / f"server-{port}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
             cwd=Path(__file__).resolve().parent.parent, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/static/app.css", timeout=1)
-            break
-        except httpx.TransportError:
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
             if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
                 raise RuntimeError("uvicorn did not start:\n" + log.read_text())
             time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real `uvicorn app:app` on a free port, on its own database; yields its base URL."""
+    with running_server(tmp_path) as url:
+        yield url

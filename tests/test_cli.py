@@ -1,24 +1,34 @@
 """The `hxauth` command."""
 
+import asyncio
 import io
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
+from conftest import database_url as url_for_tests
 from hxauth import cli
+from hxauth.database import Database
+
+
+def fetch_one(url: str, sql: str):
+    async def query():
+        async with Database(url) as db:
+            return await db.fetch_one(sql)
+
+    return asyncio.run(query())
 
 
 @pytest.fixture
 def database_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = url_for_tests(tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("SECRET_KEY", "cli-test-" + "c" * 40)
     monkeypatch.setenv("ARGON2_TIME_COST", "1")
     monkeypatch.setenv("ARGON2_MEMORY_KIB", "8")
     monkeypatch.setenv("ARGON2_PARALLELISM", "1")
-    return tmp_path / "cli.db"
+    return url
 
 
 def test_migrate_applies_then_has_nothing_to_do(database_url, capsys):
@@ -26,16 +36,16 @@ def test_migrate_applies_then_has_nothing_to_do(database_url, capsys):
     assert "applied 0001_create_users" in capsys.readouterr().out
     assert cli.main(["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
-    tables = {row[0] for row in sqlite3.connect(database_url).execute("SELECT name FROM sqlite_master")}
-    assert {"users", "sessions", "schema_migrations"} <= tables
+    assert fetch_one(database_url, "SELECT count(*) FROM schema_migrations")[0] >= 3
+    assert fetch_one(database_url, "SELECT count(*) FROM sessions")[0] == 0
 
 
 def test_create_user_reads_the_password_from_stdin_and_refuses_a_duplicate(database_url, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery staple\n"))
     assert cli.main(["create-user", "--name", "Ann", "--email", "Ann@Example.com", "--password-stdin"]) == 0
     assert "created user 1 <ann@example.com>" in capsys.readouterr().out
-    row = sqlite3.connect(database_url).execute("SELECT name, email, password_hash FROM users").fetchone()
-    assert row[:2] == ("Ann", "ann@example.com") and row[2].startswith("$argon2id$")
+    row = fetch_one(database_url, "SELECT name, email, password_hash FROM users")
+    assert (row[0], row[1]) == ("Ann", "ann@example.com") and row[2].startswith("$argon2id$")
     monkeypatch.setattr(sys, "stdin", io.StringIO("correct horse battery staple\n"))
     assert cli.main(["create-user", "--name", "Ann", "--email", "ann@example.com", "--password-stdin"]) == 1
     assert "User already exists" in capsys.readouterr().err
@@ -56,7 +66,8 @@ def test_new_migration_creates_the_next_numbered_file(tmp_path, monkeypatch, cap
 
 
 def test_an_unreachable_database_is_a_clear_message(monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", "sqlite:////nonexistent/folder/x.db")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/test")
+    monkeypatch.setenv("DATABASE_WAIT_SECONDS", "0")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert cli.main(["migrate"]) == 1
     assert "cannot use the database" in capsys.readouterr().err
@@ -66,3 +77,28 @@ def test_help_explains_each_command():
     result = subprocess.run([sys.executable, "-m", "hxauth.cli", "--help"], capture_output=True, text=True, check=True)
     for command in ("migrate", "new-migration", "create-user"):
         assert command in result.stdout
+
+
+def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_url, capsys):
+    import time
+
+    async def seed():
+        async with Database(database_url) as db:
+            from hxauth.database import migrate
+
+            await migrate(db)
+            user = await db.fetch_val(
+                "INSERT INTO users (name, email, password_hash, created_at) VALUES ('A', 'a@example.com', 'x', 0) RETURNING id"
+            )
+            now = int(time.time())
+            for token, created, seen in (("old", 0, 0), ("idle", now, now - 8 * 24 * 3600), ("live", now, now)):
+                await db.execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (:t, :u, :c, :s)",
+                    {"t": token, "u": user, "c": created, "s": seen},
+                )
+            await db.execute("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('b', 0), ('b', :now)", {"now": now})
+
+    asyncio.run(seed())
+    assert cli.main(["cleanup"]) == 0
+    assert "removed 2 expired sessions and 1 old rate-limit records" in capsys.readouterr().out
+    assert fetch_one(database_url, "SELECT token_hash FROM sessions")[0] == "live"

@@ -3,7 +3,6 @@
 import pytest
 
 from conftest import HX, PASSWORD, count, csrf_token, make_client
-from hxauth.database import Database
 
 
 async def test_an_unknown_page_is_a_404_page(client):
@@ -109,8 +108,8 @@ async def test_sql_and_html_in_any_field_are_harmless(client, app, value):
     assert await count(app, "SELECT count(*) FROM users") <= 1
 
 
-async def test_an_unreachable_database_gets_a_503_page_not_a_traceback(app, logged_in):
-    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+async def test_an_unreachable_database_gets_a_503_page_not_a_traceback(app, logged_in, unreachable_database):
+    app.state.db = unreachable_database
     response = await logged_in.get("/")
     assert response.status_code == 503
     assert "Temporarily unavailable" in response.text
@@ -119,17 +118,17 @@ async def test_an_unreachable_database_gets_a_503_page_not_a_traceback(app, logg
     assert response.headers["x-frame-options"] == "DENY"
 
 
-async def test_an_unreachable_database_during_an_htmx_login_gets_an_alert(app, client):
+async def test_an_unreachable_database_during_an_htmx_login_gets_an_alert(app, client, unreachable_database):
     token = await csrf_token(client)
-    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+    app.state.db = unreachable_database
     response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"}, headers=HX)
     assert response.status_code == 503
     assert "<html" not in response.text and response.headers["hx-retarget"] == "#alerts"
 
 
-async def test_the_site_recovers_when_the_database_comes_back(app, logged_in):
+async def test_the_site_recovers_when_the_database_comes_back(app, logged_in, unreachable_database):
     working = app.state.db
-    app.state.db = Database("sqlite:////nonexistent/folder/hxauth.db")
+    app.state.db = unreachable_database
     assert (await logged_in.get("/")).status_code == 503
     app.state.db = working
     assert "Hi Ann!" in (await logged_in.get("/")).text

@@ -12,5 +12,6 @@ WHERE bucket = :bucket AND hit_at > :since;
 DELETE FROM rate_limit_hits WHERE bucket = :bucket;
 
 -- name: delete_old_rate_limit_hits
--- Removes events older than the longest window.
-DELETE FROM rate_limit_hits WHERE hit_at <= :before;
+-- Removes events older than the longest window; returns one row per event removed.
+DELETE FROM rate_limit_hits WHERE hit_at <= :before
+RETURNING id;
