@@ -1,6 +1,7 @@
 """hxauth, the table of contents: settings, database, lifespan, middleware, routes."""
 
 import contextlib
+import logging
 import sys
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from hxauth import errors
 from hxauth.auth import SessionBackend
 from hxauth.database import Queries, migrate, open_database, wait_for_database
-from hxauth.middleware import FormGuard, SecurityHeaders, SessionCookie
+from hxauth.middleware import FormGuard, RequestId, SecurityHeaders, SessionCookie
 from hxauth.passwords import Hasher
 from hxauth.settings import ROOT, ConfigError, Settings
 from routes import routes
@@ -22,6 +23,7 @@ HTMX = ROOT / "node_modules" / "htmx.org" / "dist"
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_environ()
+    _log_to_stderr()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
     db = open_database(settings)
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         middleware=[
+            Middleware(RequestId),
             Middleware(SecurityHeaders),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
@@ -58,6 +61,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency
     )
     return app
+
+
+def _log_to_stderr():
+    """hxauth's own lines (audit, faults) beside uvicorn's, unless logging is already configured."""
+    logger = logging.getLogger("hxauth")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 try:

@@ -5,35 +5,51 @@ import logging
 import re
 import sqlite3
 import time
+import typing
 from pathlib import Path
 
 import aiosqlite
 import databases
+import databases.core
 from databases.backends import sqlite
+from databases.backends.common.records import Record, Row, create_column_maps
+from sqlalchemy import text
+from sqlalchemy.engine.cursor import CursorResultMetaData
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
 
 # Applied to every new SQLite connection: per-connection settings are lost otherwise.
+# (The busy timeout is sqlite3.connect's `timeout`, from DATABASE_TIMEOUT.)
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
     "PRAGMA synchronous = NORMAL",
 )
 
 
 class SQLitePool(sqlite.SQLitePool):
-    """Keep connections open between requests instead of opening one (and a thread) per query."""
+    """At most `size` connections, opened once (with the PRAGMAs) and reused; when all are busy a caller waits.
 
-    max_idle = 8
+    `databases` 0.9 opens a connection, and a thread, per query; and more busy
+    threads than cores would starve the event loop of the GIL.
+    """
+
+    size = 4
 
     def __init__(self, url, **options):
         super().__init__(url, **options)
         self._idle: list[aiosqlite.Connection] = []
+        self._free = asyncio.Semaphore(self.size)
 
     async def acquire(self) -> aiosqlite.Connection:
-        if self._idle:
-            return self._idle.pop()
+        await self._free.acquire()
+        try:
+            return self._idle.pop() if self._idle else await self._open()
+        except BaseException:
+            self._free.release()
+            raise
+
+    async def _open(self) -> aiosqlite.Connection:
         connection = aiosqlite.connect(database=self._database, isolation_level=None, **self._options)
         try:
             await connection.__aenter__()
@@ -50,10 +66,13 @@ class SQLitePool(sqlite.SQLitePool):
         return connection
 
     async def release(self, connection: aiosqlite.Connection) -> None:
-        if connection.in_transaction or len(self._idle) >= self.max_idle:
-            await super().release(connection)
-        else:
-            self._idle.append(connection)
+        try:
+            if connection.in_transaction:  # left mid-transaction (an error): close it rather than reuse it
+                await super().release(connection)
+            else:
+                self._idle.append(connection)
+        finally:
+            self._free.release()
 
     async def close(self) -> None:
         while self._idle:
@@ -70,22 +89,117 @@ class SQLiteTransaction(sqlite.SQLiteTransaction):
         await self._connection._connection.execute("BEGIN IMMEDIATE")
 
 
+class RawQuery(typing.NamedTuple):
+    """A SQL string and its values, handed to the SQLite backend as they are (not wrapped in `text()` per call)."""
+
+    sql: str
+    values: dict
+
+
+class Statement(typing.NamedTuple):
+    """What SQLAlchemy's compiler made of one SQL string: the `?` SQL and each parameter's name and bind processor."""
+
+    sql: str
+    parameters: tuple
+    result_columns: list
+    context: sqlite.CompilationContext
+
+
 class SQLiteConnection(sqlite.SQLiteConnection):
+    """`databases`' SQLite connection, minus its per-query costs: SQL compiled once per statement, one thread hop per query."""
+
+    def __init__(self, pool, dialect, statements: dict):
+        super().__init__(pool, dialect)
+        self._statements = statements
+
     def transaction(self):
         return SQLiteTransaction(self)
+
+    def _compile(self, query):
+        if not isinstance(query, RawQuery):
+            return super()._compile(query)
+        values = query.values
+        # Cached per SQL string, parameter names and value types (the types choose SQLAlchemy's bind processors).
+        key = (query.sql, tuple(values), tuple(map(type, values.values())))
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = self._compile_statement(text(query.sql).bindparams(**values))
+        args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
+        return statement.sql, args, statement.result_columns, statement.context
+
+    def _compile_statement(self, clause) -> Statement:
+        if len(self._statements) >= MAX_CACHED_STATEMENTS:
+            self._statements.clear()  # SQL built from values would otherwise grow the cache forever
+        sql, _, result_columns, context = super()._compile(clause)
+        compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
+        processors = compiled._bind_processors
+        parameters = tuple((name, processors.get(name)) for name in compiled.positiontup)
+        return Statement(sql, parameters, result_columns, context)
+
+    async def _run(self, query, fetch: str):
+        """Execute, fetch ("one", "all" or nothing) and close the cursor in one trip to the connection's thread."""
+        assert self._connection is not None, "Connection is not acquired"
+        sql, args, result_columns, context = self._compile(query)
+        description, rows, last_row_id, row_count = await self._connection._execute(
+            _execute, self._connection._conn, sql, args, fetch
+        )
+        if description is None:
+            return [], last_row_id, row_count
+        metadata = CursorResultMetaData(context, description)
+        column_maps = create_column_maps(result_columns)
+        records = [
+            Record(Row(metadata, metadata._processors, metadata._keymap, row), result_columns, self._dialect, column_maps)
+            for row in rows
+            if row is not None
+        ]
+        return records, last_row_id, row_count
+
+    async def fetch_all(self, query):
+        records, _, _ = await self._run(query, "all")
+        return records
+
+    async def fetch_one(self, query):
+        records, _, _ = await self._run(query, "one")
+        return records[0] if records else None
+
+    async def execute(self, query):
+        _, last_row_id, row_count = await self._run(query, "")
+        return row_count if last_row_id == 0 else last_row_id
+
+
+MAX_CACHED_STATEMENTS = 512
+
+
+def _execute(connection: sqlite3.Connection, sql: str, args: list, fetch: str):
+    """Runs on the aiosqlite connection's thread."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        rows = cursor.fetchall() if fetch == "all" else [cursor.fetchone()] if fetch == "one" else []
+        return cursor.description, rows, cursor.lastrowid, cursor.rowcount
+    finally:
+        cursor.close()
 
 
 class SQLiteBackend(sqlite.SQLiteBackend):
     def __init__(self, database_url, **options):
         super().__init__(database_url, **options)
         self._pool = SQLitePool(self._database_url, **self._options)
+        self._statements: dict = {}
 
     async def disconnect(self) -> None:
         await self._pool.close()
         await super().disconnect()
 
     def connection(self) -> SQLiteConnection:
-        return SQLiteConnection(self._pool, self._dialect)
+        return SQLiteConnection(self._pool, self._dialect, self._statements)
+
+
+class Connection(databases.core.Connection):
+    def _build_query(self, query, values=None):
+        if isinstance(query, str) and isinstance(self._backend, SQLiteBackend):
+            return RawQuery(query, values or {})  # compiled (once) by SQLiteConnection
+        return databases.core.Connection._build_query(query, values)
 
 
 class Database(databases.Database):
@@ -95,16 +209,23 @@ class Database(databases.Database):
     def dialect(self) -> str:
         return "postgresql" if self.url.dialect in ("postgresql", "postgres") else self.url.dialect
 
+    def connection(self) -> Connection:
+        # databases.Database.connection(), with our Connection (one per task, as there).
+        if self._global_connection is not None:
+            return self._global_connection
+        if not self._connection:
+            self._connection = Connection(self, self._backend)
+        return self._connection
+
 
 def open_database(settings) -> Database:
-    """The app's database, with the pool size and timeouts of the settings (PostgreSQL)."""
-    database = Database(settings.database_url)
-    if database.dialect == "postgresql":
-        timeout = settings.database_timeout
-        database = Database(
+    """The app's database, with the pool size and timeouts of the settings."""
+    timeout = settings.database_timeout
+    if Database(settings.database_url).dialect == "postgresql":
+        return Database(
             settings.database_url, min_size=1, max_size=settings.database_pool_size, timeout=timeout, command_timeout=timeout
         )
-    return database
+    return Database(settings.database_url, timeout=timeout)  # how long a write waits for a lock
 
 
 class DatabaseUnavailable(Exception):

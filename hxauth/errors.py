@@ -6,6 +6,7 @@ from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.exceptions import HTTPException
 
 from hxauth import pages
+from hxauth.audit import request_id
 from hxauth.database import is_database_fault
 from hxauth.middleware import SECURITY_HEADERS
 
@@ -33,12 +34,14 @@ async def server_error(request, exc: Exception):
     """Last resort, outside every middleware: the request may not have a user yet."""
     request.scope.setdefault("user", UnauthenticatedUser())
     request.scope.setdefault("auth", AuthCredentials())
+    reference = request_id(request)
     if is_database_fault(exc):
-        log.error("database unavailable: %s %s: %r", request.method, request.url.path, exc)
+        log.error("request_id=%s database unavailable: %s %s: %r", reference, request.method, request.url.path, exc)
         response = pages.error(request, 503, MESSAGES[503], headers={"Retry-After": "5"})
     else:
-        log.exception("unexpected error: %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("request_id=%s unexpected error: %s %s", reference, request.method, request.url.path, exc_info=exc)
         response = pages.error(request, 500, MESSAGES[500])
+    response.headers["X-Request-ID"] = reference
     response.headers.update(SECURITY_HEADERS)
     response.headers["Cache-Control"] = "no-store"
     return response

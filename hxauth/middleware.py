@@ -1,6 +1,8 @@
 """ASGI middleware: security headers, the session cookie, and the guard in front of every form post."""
 
 import hmac
+import re
+import secrets
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -30,6 +32,29 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
     "cross-origin-opener-policy": "same-origin",
 }
+
+
+class RequestId:
+    """Give each request an id (the proxy's X-Request-ID if it looks sane) for logs and error pages."""
+
+    incoming = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        sent = Headers(scope=scope).get("x-request-id", "")
+        request_id = sent if self.incoming.fullmatch(sent) else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 class SecurityHeaders:

@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import jinja2
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from hxauth import auth
+from hxauth.audit import request_id
 
 ROOT = Path(__file__).resolve().parent.parent
 VARY = "HX-Request, HX-Request-Type"
@@ -17,14 +19,35 @@ def _context(request: Request) -> dict:
     return {"csrf_token": lambda: auth.csrf_token(request)}
 
 
+_urls: dict = {}
+
+
+@jinja2.pass_context
+def url_for(context, name: str, /, **path_params) -> URL:
+    """Starlette's `url_for`, memoised: finding a route (three per page) cost more than rendering the page.
+    A URL depends only on the app, the route and the request's scheme, host and root path: those are the key."""
+    request = context["request"]
+    scope = request.scope
+    key = (request.app, name, tuple(path_params.items()), scope["scheme"], scope.get("server"),
+           request.headers.get("host"), scope.get("app_root_path", scope.get("root_path", "")))
+    url = _urls.get(key)
+    if url is None:
+        if len(_urls) >= 256:
+            _urls.clear()  # the Host header is the client's: keep the cache small whatever it sends
+        url = _urls[key] = request.url_for(name, **path_params)
+    return url
+
+
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates are read and compiled once per process: restart to see an edit
     ),
     context_processors=[_context],
 )
+templates.env.globals["url_for"] = url_for
 
 
 def wants_fragment(request: Request) -> bool:
@@ -70,5 +93,5 @@ def error(request: Request, status_code: int, message: str, headers=None) -> Res
     headers = dict(headers or {})
     if wants_fragment(request):
         headers.update({"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"})
-    context = {"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message}
+    context = {"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message, "reference": request_id(request)}
     return render(request, "error.html", context, block="alert", status_code=status_code, headers=headers)

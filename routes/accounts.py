@@ -5,9 +5,12 @@ from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
-from hxauth import accounts, auth, rate_limits
+from hxauth import accounts, audit, auth, rate_limits
+from hxauth.audit import client_address
 from hxauth.pages import redirect, render
 
+# A form has three or four fields; anything much bigger is not from our pages.
+FORM_LIMITS = {"max_files": 0, "max_fields": 20}
 FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
@@ -64,24 +67,27 @@ def _signup_context(request, *, name="", email="", errors=None):
 async def signup(request):
     """Create an account, then send the new user to the login page."""
     state, settings = request.app.state, request.app.state.settings
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     values, errors = accounts.check_signup(
         _text(form, "name"), _text(form, "email"), _text(form, "password"), settings.password_min_length
     )
     if errors:
         context = _signup_context(request, **values, errors=errors)
         return render(request, "accounts/signup.html", context, block="form", status_code=422)
-    limit = rate_limits.bucket("signup", request.client.host if request.client else "")
+    limit = rate_limits.bucket("signup", client_address(request))
     wait = await rate_limits.retry_after(state.db, state.queries, limit, settings.signup_limit, settings.signup_window)
     if wait:
+        audit.record(request, "signup.limited", retry_after=wait)
         context = _signup_context(request, **values, errors={"email": "Too many signups from your network. Try again later."})
         return render(request, "accounts/signup.html", context, block="form", status_code=429, headers={"Retry-After": str(wait)})
     await rate_limits.hit(state.db, state.queries, limit, settings.signup_window)
     try:
-        await accounts.register_user(state.db, state.queries, state.hasher, password=_text(form, "password"), **values)
+        user_id = await accounts.register_user(state.db, state.queries, state.hasher, password=_text(form, "password"), **values)
     except accounts.EmailTaken:
+        audit.record(request, "signup.email_taken", email=values["email"])
         context = _signup_context(request, **values, errors={"email": "User already exists. Log in instead?"})
         return render(request, "accounts/signup.html", context, block="form", status_code=409)
+    audit.record(request, "signup", user_id=user_id, email=values["email"])
     response = redirect(request, "/accounts/login")
     response.set_cookie(
         FLASH_COOKIE, "signed_up", max_age=60, path="/accounts/login", httponly=True, samesite="lax",
@@ -106,7 +112,7 @@ async def login_form(request):
 async def login(request):
     """Check the password and start a session; then go to `next` or home."""
     state, settings = request.app.state, request.app.state.settings
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
     context = {"email": accounts.normalize_email(email)[:accounts.EMAIL_MAX_LENGTH], "errors": {}, "error": None,
                "flash": None, "next": next_url, "first_error": None}
@@ -124,7 +130,7 @@ async def login(request):
     if errors:
         return failed(422, errors=errors)
 
-    client = request.client.host if request.client else ""
+    client = client_address(request)
     account_limit = rate_limits.bucket("login", accounts.normalize_email(email), client)
     client_limit = rate_limits.bucket("login-client", client)
     for name, limit, window in (
@@ -133,6 +139,7 @@ async def login(request):
     ):
         wait = await rate_limits.retry_after(state.db, state.queries, name, limit, window)
         if wait:
+            audit.record(request, "login.locked", email=accounts.normalize_email(email), retry_after=wait)
             minutes = (wait + 59) // 60
             message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
             return failed(429, message, headers={"Retry-After": str(wait)})
@@ -142,9 +149,11 @@ async def login(request):
         longest = max(settings.login_account_window, settings.login_client_window)
         await rate_limits.hit(state.db, state.queries, account_limit, longest)
         await rate_limits.hit(state.db, state.queries, client_limit, longest)
+        audit.record(request, "login.failure", email=accounts.normalize_email(email))
         return failed(422, INVALID_LOGIN)
     await rate_limits.clear(state.db, state.queries, account_limit)
     await auth.log_in(request, user)
+    audit.record(request, "login.success", user_id=user.id)
     return redirect(request, next_url)
 
 
@@ -157,6 +166,8 @@ async def logout_form(request):
 
 async def logout(request):
     """End the session on the server, then go home."""
+    if request.user.is_authenticated:
+        audit.record(request, "logout", user_id=request.user.id)
     await auth.log_out(request)
     return redirect(request, "/")
 

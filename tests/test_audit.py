@@ -1,0 +1,58 @@
+"""The audit log: a JSON line per account event, with request id and client, never a secret."""
+
+import json
+import logging
+
+import pytest
+
+from conftest import PASSWORD, csrf_token, log_in, make_client, make_settings
+
+
+@pytest.fixture
+def audit_lines(caplog):
+    caplog.set_level(logging.INFO, logger="hxauth.audit")
+
+    def lines():
+        return [json.loads(record.getMessage()) for record in caplog.records if record.name == "hxauth.audit"]
+
+    return lines
+
+
+async def test_signup_login_failure_success_and_logout_are_logged(client, audit_lines):
+    token = await csrf_token(client, "/accounts/signup")
+    response = await client.post("/accounts/signup", data={"csrf_token": token, "name": "Bob", "email": "bob@example.com", "password": PASSWORD})
+    await log_in(client, email="bob@example.com", password="wrong password here")
+    await log_in(client, email="bob@example.com")
+    token = await csrf_token(client, "/accounts/logout")
+    await client.post("/accounts/logout", data={"csrf_token": token}, headers={"X-Request-ID": "trace-12345678"})
+
+    events = audit_lines()
+    assert [e["event"] for e in events] == ["signup", "login.failure", "login.success", "logout"]
+    user_id = events[0]["user_id"]
+    assert events[2]["user_id"] == events[3]["user_id"] == user_id
+    assert all(e["client"] == "203.0.113.7" for e in events)
+    assert events[0]["request_id"] == response.headers["x-request-id"]
+    assert events[3]["request_id"] == "trace-12345678"
+
+
+async def test_lockouts_are_logged(tmp_path, audit_lines):
+    from app import create_app
+
+    app = create_app(make_settings(tmp_path, login_account_limit=1))
+    async with app.router.lifespan_context(app), make_client(app) as client:
+        await log_in(client, email="x@example.com", password="wrong password here")
+        await log_in(client, email="x@example.com", password="wrong password here")
+    assert [e["event"] for e in audit_lines()] == ["login.failure", "login.locked"]
+
+
+async def test_no_password_token_or_cookie_is_ever_logged(client, user, caplog):
+    caplog.set_level(logging.DEBUG)
+    await log_in(client, password="wrong password here")
+    await log_in(client)
+    token = await csrf_token(client, "/accounts/logout")
+    cookie = client.cookies["session"]
+    await client.post("/accounts/logout", data={"csrf_token": token})
+    text = caplog.text
+    assert caplog.records
+    for secret in (PASSWORD, "wrong password here", cookie, cookie.split(".")[0], token):
+        assert secret not in text
