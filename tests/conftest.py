@@ -30,7 +30,7 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 POSTGRES = TEST_DATABASE_URL.startswith(("postgresql:", "postgres:"))
-sqlite_only = pytest.mark.skipif(POSTGRES, reason="checks SQLite's own connection settings")
+sqlite_only = pytest.mark.skipif(POSTGRES, reason="SQLite-specific: uses SQLite's own files and connection settings")
 
 
 def database_url(tmp_path) -> str:
