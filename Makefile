@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate clean
+.PHONY: run test install migrate screenshots clean
 
 run: install
 	$(BIN)/hxauth migrate
@@ -33,6 +33,12 @@ node_modules/.installed: package.json package-lock.json
 
 migrate: install
 	$(BIN)/hxauth migrate
+
+# PNGs of every page and state (desktop and mobile, light and dark) in docs/screenshots/,
+# taken by Playwright with the system's Chromium (/usr/bin/chromium, or CHROMIUM=...);
+# CI=true makes a missing browser an error rather than a skip.
+screenshots: install
+	CI=true $(BIN)/pytest -q tests/e2e/screenshots.py
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info
