@@ -1,12 +1,12 @@
 """/accounts: signup, login and logout, each a form (GET) and its submission (POST)."""
 
-import functools
 from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
 from hxauth import accounts, audit, auth, rate_limits
 from hxauth.audit import client_address
+from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import redirect, render
 
 # A form has three or four fields; anything much bigger is not from our pages.
@@ -15,16 +15,6 @@ FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
 INVALID_LOGIN = "Invalid email or password."
-
-
-def redirect_if_user_is_authenticated(handler):
-    @functools.wraps(handler)
-    async def guarded(request):
-        if request.user.is_authenticated:
-            return redirect(request, "/")
-        return await handler(request)
-
-    return guarded
 
 
 def safe_next(url: str | None) -> str:
