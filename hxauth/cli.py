@@ -7,7 +7,7 @@ import re
 import sys
 
 from hxauth import accounts, auth, rate_limits
-from hxauth.database import SQL, Database, Queries, is_database_fault, migrate
+from hxauth.database import SQL, Database, MigrationFailed, Queries, is_database_fault, migrate
 from hxauth.passwords import Hasher
 from hxauth.settings import ConfigError, Settings
 
@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_cleanup(settings))
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         return asyncio.run(_create_user(settings, args.name, args.email, password))
+    except MigrationFailed as error:
+        print(f"hxauth: {error}", file=sys.stderr)
+        return 1
     except Exception as error:
         if not is_database_fault(error):
             raise

@@ -97,16 +97,32 @@ class RawQuery(typing.NamedTuple):
 
 
 class Statement(typing.NamedTuple):
-    """What SQLAlchemy's compiler made of one SQL string: the `?` SQL and each parameter's name and bind processor."""
+    """One SQL string as SQLAlchemy compiled it, kept for reuse: the `?` SQL, each parameter's name and
+    bind processor, and the result metadata per cursor description (databases rebuilds all of it per query)."""
 
     sql: str
     parameters: tuple
     result_columns: list
     context: sqlite.CompilationContext
+    metadata: dict
+
+    def records(self, description: tuple, rows: list, dialect) -> list[Record]:
+        cached = self.metadata.get(description)
+        if cached is None:
+            metadata = CursorResultMetaData(self.context, description)
+            cached = self.metadata[description] = (metadata, create_column_maps(self.result_columns))
+        metadata, column_maps = cached
+        return [
+            Record(Row(metadata, metadata._processors, metadata._keymap, row), self.result_columns, dialect, column_maps)
+            for row in rows
+        ]
+
+
+MAX_CACHED_STATEMENTS = 512
 
 
 class SQLiteConnection(sqlite.SQLiteConnection):
-    """`databases`' SQLite connection, minus its per-query costs: SQL compiled once per statement, one thread hop per query."""
+    """databases' SQLite connection, minus its per-query costs: SQL compiled once, one thread hop per query."""
 
     def __init__(self, pool, dialect, statements: dict):
         super().__init__(pool, dialect)
@@ -115,67 +131,67 @@ class SQLiteConnection(sqlite.SQLiteConnection):
     def transaction(self):
         return SQLiteTransaction(self)
 
-    def _compile(self, query):
-        if not isinstance(query, RawQuery):
-            return super()._compile(query)
+    def _statement(self, query: RawQuery) -> tuple[Statement, list]:
         values = query.values
-        # Cached per SQL string, parameter names and value types (the types choose SQLAlchemy's bind processors).
+        # One entry per SQL string, parameter names and value types (the types choose SQLAlchemy's bind processors).
         key = (query.sql, tuple(values), tuple(map(type, values.values())))
         statement = self._statements.get(key)
         if statement is None:
-            statement = self._statements[key] = self._compile_statement(text(query.sql).bindparams(**values))
+            if len(self._statements) >= MAX_CACHED_STATEMENTS:
+                self._statements.clear()  # SQL built from values would otherwise grow the cache forever
+            clause = text(query.sql).bindparams(**values)
+            sql, _, result_columns, context = super()._compile(clause)
+            compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
+            parameters = tuple((name, compiled._bind_processors.get(name)) for name in compiled.positiontup)
+            statement = self._statements[key] = Statement(sql, parameters, result_columns, context, {})
         args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
+        return statement, args
+
+    def _compile(self, query):
+        if not isinstance(query, RawQuery):
+            return super()._compile(query)
+        statement, args = self._statement(query)
         return statement.sql, args, statement.result_columns, statement.context
 
-    def _compile_statement(self, clause) -> Statement:
-        if len(self._statements) >= MAX_CACHED_STATEMENTS:
-            self._statements.clear()  # SQL built from values would otherwise grow the cache forever
-        sql, _, result_columns, context = super()._compile(clause)
-        compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
-        processors = compiled._bind_processors
-        parameters = tuple((name, processors.get(name)) for name in compiled.positiontup)
-        return Statement(sql, parameters, result_columns, context)
-
-    async def _run(self, query, fetch: str):
+    async def _run(self, query: RawQuery, fetch: str):
         """Execute, fetch ("one", "all" or nothing) and close the cursor in one trip to the connection's thread."""
         assert self._connection is not None, "Connection is not acquired"
-        sql, args, result_columns, context = self._compile(query)
+        statement, args = self._statement(query)
         description, rows, last_row_id, row_count = await self._connection._execute(
-            _execute, self._connection._conn, sql, args, fetch
+            _execute, self._connection._conn, statement.sql, args, fetch
         )
-        if description is None:
-            return [], last_row_id, row_count
-        metadata = CursorResultMetaData(context, description)
-        column_maps = create_column_maps(result_columns)
-        records = [
-            Record(Row(metadata, metadata._processors, metadata._keymap, row), result_columns, self._dialect, column_maps)
-            for row in rows
-            if row is not None
-        ]
+        records = statement.records(description, rows, self._dialect) if description else []
         return records, last_row_id, row_count
 
     async def fetch_all(self, query):
+        if not isinstance(query, RawQuery):
+            return await super().fetch_all(query)
         records, _, _ = await self._run(query, "all")
         return records
 
     async def fetch_one(self, query):
+        if not isinstance(query, RawQuery):
+            return await super().fetch_one(query)
         records, _, _ = await self._run(query, "one")
         return records[0] if records else None
 
     async def execute(self, query):
+        if not isinstance(query, RawQuery):
+            return await super().execute(query)
         _, last_row_id, row_count = await self._run(query, "")
         return row_count if last_row_id == 0 else last_row_id
 
 
-MAX_CACHED_STATEMENTS = 512
-
-
 def _execute(connection: sqlite3.Connection, sql: str, args: list, fetch: str):
-    """Runs on the aiosqlite connection's thread."""
+    """Runs on the aiosqlite connection's thread: what databases does in three hops (execute, fetch, close)."""
     cursor = connection.cursor()
     try:
         cursor.execute(sql, args)
-        rows = cursor.fetchall() if fetch == "all" else [cursor.fetchone()] if fetch == "one" else []
+        if fetch == "all":
+            rows = cursor.fetchall()
+        else:
+            row = cursor.fetchone() if fetch == "one" else None
+            rows = [] if row is None else [row]
         return cursor.description, rows, cursor.lastrowid, cursor.rowcount
     finally:
         cursor.close()
@@ -313,6 +329,15 @@ def migrations(dialect: str, directory: Path = SQL / "migrations") -> list[tuple
     return sorted(chosen.items())
 
 
+class MigrationFailed(Exception):
+    """A migration's SQL is wrong; its transaction was rolled back and start-up stops."""
+
+
+def _is_sql_error(error: Exception) -> bool:
+    # SQLite reports bad SQL as OperationalError, like a locked file; tell them apart.
+    return isinstance(error, sqlite3.OperationalError) and ("syntax" in str(error) or "no such" in str(error) or "already exists" in str(error))
+
+
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version TEXT PRIMARY KEY,
@@ -334,8 +359,13 @@ async def migrate(database: Database, directory: Path = SQL / "migrations") -> l
             )
             if done:
                 continue
-            for statement in _statements(path.read_text()):
-                await database.execute(statement)
+            try:
+                for statement in _statements(path.read_text()):
+                    await database.execute(statement)
+            except Exception as error:
+                if is_database_fault(error) and not _is_sql_error(error):
+                    raise
+                raise MigrationFailed(f"{path.name} failed and was rolled back; nothing else was applied: {error}") from error
             await database.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :now)",
                 {"version": version, "now": int(time.time())},

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from conftest import count, database_url, sqlite_only
-from hxauth.database import Database, Queries, migrate, migrations
+from hxauth.database import Database, MigrationFailed, Queries, migrate, migrations
 
 
 async def table_names(db) -> set[str]:
@@ -69,7 +69,7 @@ async def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path):
     (directory / "0001_good.sql").write_text("CREATE TABLE a (id INTEGER PRIMARY KEY);\n")
     (directory / "0002_bad.sql").write_text("CREATE TABLE b (id INTEGER PRIMARY KEY);\nCREATE TABLE oops (id INTEGER PRIMARY KEY,, x);\n")
     async with Database(database_url(tmp_path)) as db:
-        with pytest.raises(Exception, match="(?i)syntax"):
+        with pytest.raises(MigrationFailed, match="(?i)0002_bad.sql failed and was rolled back.*syntax"):
             await migrate(db, directory)
         tables = await table_names(db)
         assert "a" in tables and "b" not in tables
