@@ -61,7 +61,7 @@ def render(request: Request, name: str, context: dict | None = None, *, block: s
     headers = {"Vary": VARY, **(headers or {})}
     if block and wants_fragment(request):
         template = templates.get_template(name)
-        full_context = {"request": request, **_context(request), **(context or {})}
+        full_context = {"request": request, "fragment": True, **_context(request), **(context or {})}
         html = "".join(template.blocks[block](template.new_context(full_context)))
         return HTMLResponse(html, status_code=status_code, headers=headers)
     return templates.TemplateResponse(request, name, context or {}, status_code=status_code, headers=headers)

@@ -1,0 +1,87 @@
+"""What a person does in a browser, as small steps the tests share."""
+
+import asyncio
+
+import httpx
+
+from conftest import CSRF_FIELD, PASSWORD  # tests/conftest.py
+
+try:
+    from playwright.async_api import expect
+except ImportError:  # the `browser` fixture then skips each test (fails it in CI)
+    expect = None
+
+NAME, EMAIL = "Ada Lovelace", "ada@example.com"
+
+
+def create_user(server: str, name: str = NAME, email: str = EMAIL, password: str = PASSWORD) -> None:
+    """An account made through the site's own signup form (over plain HTTP, to be quick)."""
+    with httpx.Client(base_url=server) as client:
+        token = CSRF_FIELD.search(client.get("/accounts/signup").text).group(1)
+        data = {"csrf_token": token, "name": name, "email": email, "password": password}
+        response = client.post("/accounts/signup", data=data)
+        assert response.status_code == 303, response.text
+
+
+async def mark_window(page) -> None:
+    """Put a marker on `window`: it survives htmx swaps and dies with a full page load."""
+    await page.evaluate("window.hxauthMarker = 'still here'")
+
+
+async def window_marker(page):
+    return await page.evaluate("window.hxauthMarker ?? null")
+
+
+async def log_in(page, email: str = EMAIL, password: str = PASSWORD) -> None:
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+
+
+async def sign_up(page, name: str, email: str, password: str) -> None:
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Create account").click()
+
+
+async def focused(page) -> str:
+    """The focused element, as `tag#id`, or `tag:text` for links and buttons without an id."""
+    return await page.evaluate(
+        """() => { const el = document.activeElement;
+                   if (!el || el === document.body) return 'body';
+                   const tag = el.tagName.toLowerCase();
+                   return el.id ? `${tag}#${el.id}` : `${tag}:${el.textContent.trim()}`; }"""
+    )
+
+
+async def assert_focus(page, target: str, timeout: float = 2.0) -> None:
+    """`target` (as `focused` spells it) gets the focus: htmx and app.js move it just after a swap."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (now := await focused(page)) != target:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the focus is on {now}, not on {target}")
+        await asyncio.sleep(0.05)
+
+
+async def has_focus_ring(page) -> bool:
+    """The focused element is drawn with a visible outline (what a keyboard user follows)."""
+    return await page.evaluate(
+        """() => { const style = getComputedStyle(document.activeElement);
+                   return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2; }"""
+    )
+
+
+async def tab_to(page, target: str, limit: int = 25) -> None:
+    """Press Tab until `target` (as `focused` spells it) has the focus, as a keyboard user would.
+
+    Every element on the way must show a focus ring."""
+    seen = []
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        seen.append(await focused(page))
+        assert await has_focus_ring(page), f"{seen[-1]} has the focus but no visible focus ring"
+        if seen[-1] == target:
+            return
+    raise AssertionError(f"Tab never reached {target}; it went through {seen}")
+

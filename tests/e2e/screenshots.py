@@ -1,0 +1,53 @@
+"""`make screenshots`: PNGs of every page and state, desktop and mobile, light and dark, in docs/screenshots/.
+
+Run by pytest, for the `server` and browser fixtures, but not collected by a
+plain `pytest` run because the file name does not start with `test_`:
+`pytest tests/e2e/screenshots.py`.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from e2e.conftest import DESKTOP, MOBILE
+from e2e.helpers import EMAIL, NAME, PASSWORD, expect, log_in, sign_up
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", ["desktop", "mobile"])
+async def test_screenshots(new_context, size, scheme):
+    viewport = DESKTOP if size == "desktop" else MOBILE
+    context = await new_context(viewport=viewport, color_scheme=scheme, reduced_motion="reduce")
+    page = await context.new_page()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    async def shot(state):
+        # caret="initial": Playwright's caret hiding leaves style="" on inputs, which htmx would copy into the next swap.
+        path = OUT / f"{state}-{size}-{scheme}.png"
+        await page.mouse.move(0, 0)  # no hover effect on whatever was clicked last
+        await page.screenshot(path=path, full_page=True, animations="disabled", caret="initial")
+
+    await page.goto("/")
+    await shot("home")
+    await page.get_by_role("main").get_by_role("link", name="Sign Up").click()
+    await expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
+    await shot("signup")
+    await sign_up(page, "", "ada@example", "short")
+    await expect(page.locator(".form-error")).to_be_visible()
+    await shot("signup-errors")
+    await sign_up(page, NAME, EMAIL, PASSWORD)
+    await expect(page.get_by_text("Your account is ready")).to_be_visible()
+    await shot("login")
+    await log_in(page, password="not the right password")
+    await expect(page.locator(".form-error")).to_be_visible()
+    await shot("login-error")
+    await log_in(page)
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await shot("home-logged-in")
+    await page.goto("/accounts/logout")
+    await shot("logout")
+    await page.goto("/no/such/page")
+    await shot("not-found")

@@ -1,0 +1,103 @@
+"""axe-core on every page and state, light and dark; errors announced.
+
+Form errors (role=alert, aria-invalid, aria-describedby) and the focus moving
+to the first field to fix are checked along the flows, in test_flows.py and
+test_keyboard.py.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from e2e.helpers import EMAIL, NAME, PASSWORD, create_user, expect, log_in, sign_up
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING = {"serious", "critical"}
+
+
+async def axe_violations(page) -> list[dict]:
+    """Run axe-core (installed by `npm ci`) in the page.
+
+    The script is evaluated through the DevTools protocol, which the site's CSP
+    (`script-src 'self'`, rightly) does not let a <script> element do.
+    """
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return result["violations"]
+
+
+def describe(violations) -> str:
+    return json.dumps(
+        [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
+          "nodes": [n["target"] for n in v["nodes"]][:5]} for v in violations],
+        indent=1,
+    )
+
+
+async def test_no_serious_axe_violation_on_any_page_light_or_dark(new_context, server):
+    create_user(server, name="Existing", email="taken@example.com")
+    # No transitions: axe would measure a button's colours halfway from one theme to the other.
+    page = await (await new_context(reduced_motion="reduce")).new_page()
+    seen = {}
+
+    async def check(state):
+        backgrounds = set()
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            backgrounds.add(await page.evaluate("getComputedStyle(document.body).backgroundColor"))
+            seen[f"{state} ({scheme})"] = await axe_violations(page)
+        assert len(backgrounds) == 2, "the dark theme did not apply"
+
+    await page.goto("/")
+    await check("home, anonymous")
+    await page.goto("/accounts/signup")
+    await check("signup")
+    await sign_up(page, "", "not-an-email", "short")
+    await page.locator(".form-error").wait_for()
+    await check("signup with errors")
+    await sign_up(page, NAME, "taken@example.com", PASSWORD)
+    await page.get_by_text("User already exists").wait_for()
+    await check("signup, email taken")
+    await sign_up(page, NAME, EMAIL, PASSWORD)
+    await page.get_by_text("Your account is ready").wait_for()
+    await check("login with the signup flash")
+    await log_in(page, password="wrong password, clearly")
+    await page.get_by_text("Invalid email or password.").wait_for()
+    await check("login with an error")
+    await log_in(page)
+    await page.get_by_role("heading", name=f"Hi {NAME}!").wait_for()
+    await check("home, logged in")
+    await page.goto("/accounts/logout")
+    await check("logout confirmation")
+    await page.goto("/no/such/page")
+    await check("404 page")
+
+    everything = {state: v for state, v in seen.items() if v}
+    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
+    blocking = {state: found for state, found in blocking.items() if found}
+    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())
+    if everything:  # minor and moderate findings: shown with -rP, not failures
+        print("\n".join(f"{state}: {describe(found)}" for state, found in everything.items()))
+
+
+async def test_an_error_outside_the_form_is_announced_in_the_live_region(new_context, server):
+    """Two tabs on the login page; logging in on one renews the CSRF token, so the other's post is refused.
+    The refusal lands in #alerts (aria-live) above the page, and what was typed stays."""
+    create_user(server)
+    context = await new_context()
+    first, second = await context.new_page(), await context.new_page()
+    await first.goto("/accounts/login")
+    await second.goto("/accounts/login")
+    await log_in(second)
+    await expect(second.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+
+    await first.bring_to_front()
+    await log_in(first)
+    alerts = first.locator("#alerts")
+    await expect(alerts).to_have_attribute("aria-live", "polite")
+    await expect(alerts.get_by_role("alert")).to_contain_text("Your session changed or expired.")
+    await expect(first.get_by_label("Email")).to_have_value(EMAIL)
