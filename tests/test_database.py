@@ -87,3 +87,12 @@ def test_a_query_name_defined_twice_is_an_error(tmp_path):
     (tmp_path / "b.sql").write_text("-- name: get_thing\n-- Returns it.\nSELECT 2;\n")
     with pytest.raises(ValueError, match="get_thing"):
         Queries(tmp_path)
+
+
+async def test_start_up_waits_for_the_database_then_gives_a_clear_message():
+    from hxauth.database import DatabaseUnavailable, wait_for_database
+
+    gone = Database("postgresql://postgres@127.0.0.1:9/test", min_size=0, timeout=1)  # port 9: nothing listens
+    with pytest.raises(DatabaseUnavailable, match=r"cannot reach the database at postgresql://postgres@127.0.0.1:9/test after 1 s"):
+        await wait_for_database(gone, 1)
+    await gone.disconnect()

@@ -52,3 +52,12 @@ def test_starting_in_production_without_a_secret_is_a_message_not_a_traceback():
     result = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 1
     assert "SECRET_KEY is required" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_start_up_stops_with_a_message_when_the_database_never_answers():
+    env = os.environ | {"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/test", "DATABASE_WAIT_SECONDS": "1", "SECRET_KEY": "x" * 40}
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app:app", "--port", "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "cannot reach the database at postgresql://postgres@127.0.0.1:9/test after 1 s" in result.stderr
