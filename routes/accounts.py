@@ -64,13 +64,13 @@ async def signup(request):
     if errors:
         context = _signup_context(request, **values, errors=errors)
         return render(request, "accounts/signup.html", context, block="form", status_code=422)
-    limit = rate_limits.bucket("signup", client_address(request))
-    wait = await rate_limits.retry_after(state.db, state.queries, limit, settings.signup_limit, settings.signup_window)
+    limits = rate_limits.signup_limits(settings, client_address(request))
+    wait = await rate_limits.retry_after(state.db, state.queries, limits)
     if wait:
         audit.record(request, "signup.limited", retry_after=wait)
         context = _signup_context(request, **values, errors={"email": "Too many signups from your network. Try again later."})
         return render(request, "accounts/signup.html", context, block="form", status_code=429, headers={"Retry-After": str(wait)})
-    await rate_limits.hit(state.db, state.queries, limit, settings.signup_window)
+    await rate_limits.hit(state.db, state.queries, limits)
     try:
         user_id = await accounts.register_user(state.db, state.queries, state.hasher, password=_text(form, "password"), **values)
     except accounts.EmailTaken:
@@ -120,28 +120,20 @@ async def login(request):
     if errors:
         return failed(422, errors=errors)
 
-    client = client_address(request)
-    account_limit = rate_limits.bucket("login", accounts.normalize_email(email), client)
-    client_limit = rate_limits.bucket("login-client", client)
-    for name, limit, window in (
-        (account_limit, settings.login_account_limit, settings.login_account_window),
-        (client_limit, settings.login_client_limit, settings.login_client_window),
-    ):
-        wait = await rate_limits.retry_after(state.db, state.queries, name, limit, window)
-        if wait:
-            audit.record(request, "login.locked", email=accounts.normalize_email(email), retry_after=wait)
-            minutes = (wait + 59) // 60
-            message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-            return failed(429, message, headers={"Retry-After": str(wait)})
+    limits = rate_limits.login_limits(settings, accounts.normalize_email(email), client_address(request))
+    wait = await rate_limits.retry_after(state.db, state.queries, limits)
+    if wait:
+        audit.record(request, "login.locked", email=accounts.normalize_email(email), retry_after=wait)
+        minutes = (wait + 59) // 60
+        message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        return failed(429, message, headers={"Retry-After": str(wait)})
 
     user = await accounts.get_user_by_email_and_password(state.db, state.queries, state.hasher, email, password)
     if user is None:
-        longest = max(settings.login_account_window, settings.login_client_window)
-        await rate_limits.hit(state.db, state.queries, account_limit, longest)
-        await rate_limits.hit(state.db, state.queries, client_limit, longest)
+        await rate_limits.hit(state.db, state.queries, limits)
         audit.record(request, "login.failure", email=accounts.normalize_email(email))
         return failed(422, INVALID_LOGIN)
-    await rate_limits.clear(state.db, state.queries, account_limit)
+    await rate_limits.clear(state.db, state.queries, limits[0])  # the owner got in: forget their typos
     await auth.log_in(request, user)
     audit.record(request, "login.success", user_id=user.id)
     return redirect(request, next_url)
