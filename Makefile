@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate screenshots clean
+.PHONY: run test install migrate screenshots bench clean
 
 run: install
 	$(BIN)/hxauth migrate
@@ -39,6 +39,13 @@ migrate: install
 # CI=true makes a missing browser an error rather than a skip.
 screenshots: install
 	CI=true $(BIN)/pytest -q tests/e2e/screenshots.py
+
+# Requests per second, latency and memory against a bare Starlette page (the floor),
+# logins against raw Argon2: see docs/performance.md. Uses wrk when installed (apt-get
+# install wrk), else bench/loadgen.py; writes bench/results/latest.{md,json}.
+# A quick look: make bench BENCH_ARGS="--rounds 1 --duration 2 --storm 16"
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules build *.egg-info

@@ -53,7 +53,7 @@ def session_token(connection: HTTPConnection) -> str:
 def csrf_token(connection: HTTPConnection) -> str:
     """A per-session CSRF token: an HMAC of the session token, so it needs no storage and changes at login."""
     key = connection.app.state.settings.secret_key.encode()
-    return hmac.new(key, b"csrf:" + session_token(connection).encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, b"csrf:" + session_token(connection).encode(), "sha256").hex()  # OpenSSL's one-shot HMAC
 
 
 def _renew(connection: HTTPConnection) -> str:

@@ -30,8 +30,8 @@ SQLITE_PRAGMAS = (
 class SQLitePool(sqlite.SQLitePool):
     """At most `size` connections, opened once (with the PRAGMAs) and reused; when all are busy a caller waits.
 
-    `databases` 0.9 opens a connection, and a thread, per query; and more busy
-    threads than cores would starve the event loop of the GIL.
+    `databases` 0.9 would open a connection, and its thread, per query. Each
+    aiosqlite connection has a thread; `reader()` is the one connection without.
     """
 
     size = 4
@@ -40,6 +40,17 @@ class SQLitePool(sqlite.SQLitePool):
         super().__init__(url, **options)
         self._idle: list[aiosqlite.Connection] = []
         self._free = asyncio.Semaphore(self.size)
+        self._reader: sqlite3.Connection | None = None
+
+    def reader(self) -> sqlite3.Connection:
+        """A connection that can only read, for SELECTs outside transactions, used on the event loop's thread."""
+        if self._reader is None:
+            # timeout=0: if the database is locked, fail at once; the query then waits on a worker thread instead.
+            options = {**self._options, "timeout": 0, "isolation_level": None, "check_same_thread": False}
+            reader = sqlite3.connect(self._database, **options)
+            reader.execute("PRAGMA query_only = ON")  # the other PRAGMAs only matter to writes
+            self._reader = reader
+        return self._reader
 
     async def acquire(self) -> aiosqlite.Connection:
         await self._free.acquire()
@@ -77,6 +88,9 @@ class SQLitePool(sqlite.SQLitePool):
     async def close(self) -> None:
         while self._idle:
             await super().release(self._idle.pop())
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
 
 class SQLiteTransaction(sqlite.SQLiteTransaction):
@@ -105,6 +119,7 @@ class Statement(typing.NamedTuple):
     result_columns: list
     context: sqlite.CompilationContext
     metadata: dict
+    is_select: bool
 
     def records(self, description: tuple, rows: list, dialect) -> list[Record]:
         cached = self.metadata.get(description)
@@ -122,7 +137,8 @@ MAX_CACHED_STATEMENTS = 512
 
 
 class SQLiteConnection(sqlite.SQLiteConnection):
-    """databases' SQLite connection, minus its per-query costs: SQL compiled once, one thread hop per query."""
+    """databases' SQLite connection, minus its per-query costs: SQL compiled once, and each query one trip
+    to the connection's thread (three in databases), or none for a SELECT outside a transaction."""
 
     def __init__(self, pool, dialect, statements: dict):
         super().__init__(pool, dialect)
@@ -143,7 +159,8 @@ class SQLiteConnection(sqlite.SQLiteConnection):
             sql, _, result_columns, context = super()._compile(clause)
             compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
             parameters = tuple((name, compiled._bind_processors.get(name)) for name in compiled.positiontup)
-            statement = self._statements[key] = Statement(sql, parameters, result_columns, context, {})
+            is_select = sql.lstrip().upper().startswith("SELECT")
+            statement = self._statements[key] = Statement(sql, parameters, result_columns, context, {}, is_select)
         args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
         return statement, args
 
@@ -154,12 +171,23 @@ class SQLiteConnection(sqlite.SQLiteConnection):
         return statement.sql, args, statement.result_columns, statement.context
 
     async def _run(self, query: RawQuery, fetch: str):
-        """Execute, fetch ("one", "all" or nothing) and close the cursor in one trip to the connection's thread."""
+        """Execute, fetch ("one", "all" or nothing) and close the cursor, in one trip to the connection's thread.
+
+        A SELECT outside a transaction makes no trip: it runs here, on the pool's reader. A trip to a
+        thread and back costs far more than an indexed lookup, and in WAL mode reads never wait for writers.
+        """
         assert self._connection is not None, "Connection is not acquired"
         statement, args = self._statement(query)
-        description, rows, last_row_id, row_count = await self._connection._execute(
-            _execute, self._connection._conn, statement.sql, args, fetch
-        )
+        result = None
+        if statement.is_select and not self._connection.in_transaction:
+            try:
+                result = _execute(self._pool.reader(), statement.sql, args, fetch)
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+        if result is None:  # a write, a transaction, or a locked database: on the connection's thread
+            result = await self._connection._execute(_execute, self._connection._conn, statement.sql, args, fetch)
+        description, rows, last_row_id, row_count = result
         records = statement.records(description, rows, self._dialect) if description else []
         return records, last_row_id, row_count
 
@@ -183,7 +211,7 @@ class SQLiteConnection(sqlite.SQLiteConnection):
 
 
 def _execute(connection: sqlite3.Connection, sql: str, args: list, fetch: str):
-    """Runs on the aiosqlite connection's thread: what databases does in three hops (execute, fetch, close)."""
+    """Execute, fetch and close in one call: on the aiosqlite connection's thread, or on the loop for the reader."""
     cursor = connection.cursor()
     try:
         cursor.execute(sql, args)
@@ -212,9 +240,11 @@ class SQLiteBackend(sqlite.SQLiteBackend):
 
 
 class Connection(databases.core.Connection):
+    """databases' per-task connection; raw SQL goes to the SQLite backend as it is, to be compiled once there."""
+
     def _build_query(self, query, values=None):
         if isinstance(query, str) and isinstance(self._backend, SQLiteBackend):
-            return RawQuery(query, values or {})  # compiled (once) by SQLiteConnection
+            return RawQuery(query, values or {})
         return databases.core.Connection._build_query(query, values)
 
 

@@ -32,6 +32,7 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
     "cross-origin-opener-policy": "same-origin",
 }
+RAW_SECURITY_HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
 
 
 class RequestId:
@@ -69,13 +70,14 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("cache-control", "no-store")
-                if scope["scheme"] == "https":
-                    headers.setdefault("strict-transport-security", "max-age=63072000; includeSubDomains")
+                # MutableHeaders.setdefault for each header, in one pass over the response's headers.
+                raw = message["headers"] = list(message.get("headers", ()))
+                present = {name.lower(): value for name, value in reversed(raw)}
+                raw += [header for header in RAW_SECURITY_HEADERS if header[0] not in present]
+                if present.get(b"content-type", b"").startswith(b"text/html") and b"cache-control" not in present:
+                    raw.append((b"cache-control", b"no-store"))
+                if scope["scheme"] == "https" and b"strict-transport-security" not in present:
+                    raw.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
