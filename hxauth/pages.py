@@ -48,6 +48,8 @@ templates = Jinja2Templates(
     context_processors=[_context],
 )
 templates.env.globals["url_for"] = url_for
+# The form macros, imported once rather than on every render (and visible to blocks rendered alone).
+templates.env.globals["field"] = templates.env.get_template("_form.html").module.field
 
 
 def wants_fragment(request: Request) -> bool:
