@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import jinja2
-from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -19,25 +18,6 @@ def _context(request: Request) -> dict:
     return {"csrf_token": lambda: auth.csrf_token(request)}
 
 
-_urls: dict = {}
-
-
-@jinja2.pass_context
-def url_for(context, name: str, /, **path_params) -> URL:
-    """Starlette's `url_for`, memoised: finding a route (three per page) cost more than rendering the page.
-    A URL depends only on the app, the route and the request's scheme, host and root path: those are the key."""
-    request = context["request"]
-    scope = request.scope
-    key = (request.app, name, tuple(path_params.items()), scope["scheme"], scope.get("server"),
-           request.headers.get("host"), scope.get("app_root_path", scope.get("root_path", "")))
-    url = _urls.get(key)
-    if url is None:
-        if len(_urls) >= 256:
-            _urls.clear()  # the Host header is the client's: keep the cache small whatever it sends
-        url = _urls[key] = request.url_for(name, **path_params)
-    return url
-
-
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(ROOT / "templates"),
@@ -47,7 +27,6 @@ templates = Jinja2Templates(
     ),
     context_processors=[_context],
 )
-templates.env.globals["url_for"] = url_for
 # The form macros, imported once rather than on every render (and visible to blocks rendered alone).
 templates.env.globals["field"] = templates.env.get_template("_form.html").module.field
 
