@@ -30,7 +30,15 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 POSTGRES = TEST_DATABASE_URL.startswith(("postgresql:", "postgres:"))
-sqlite_only = pytest.mark.skipif(POSTGRES, reason="SQLite-specific: uses SQLite's own files and connection settings")
+# Tests of SQLite's own files and connection settings: deselected (not skipped) on the PostgreSQL pass.
+sqlite_only = pytest.mark.sqlite_only
+
+
+def unavailable(reason: str):
+    """A tool the test needs is missing: a failure in CI (CI=true), a skip with the reason elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: installing it is .ci/run's job)")
+    pytest.skip(reason)
 
 
 def database_url(tmp_path) -> str:
@@ -67,9 +75,14 @@ async def _empty_postgres_schema():
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL must be there when asked for: a failure in CI, a clear skip on a laptop without it."""
+    """On the PostgreSQL pass, leave out the SQLite-only tests; and PostgreSQL must be there when asked for:
+    a failure in CI, a clear skip on a laptop without it."""
     if not POSTGRES:
         return
+    sqlite_tests = [item for item in items if item.get_closest_marker("sqlite_only")]
+    if sqlite_tests:
+        config.hook.pytest_deselected(items=sqlite_tests)
+        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
     try:
         asyncio.run(_empty_postgres_schema())
     except Exception as error:

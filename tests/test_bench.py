@@ -3,15 +3,11 @@
 import json
 import shutil
 
-import pytest
 
 from bench import run
-from conftest import sqlite_only
+from conftest import sqlite_only, unavailable
 
-pytestmark = [
-    sqlite_only,  # the bench runs the app on SQLite whatever the suite's database: once is enough
-    pytest.mark.skipif(run.sys.platform != "linux", reason="the bench reads /proc for memory and CPU"),
-]
+pytestmark = sqlite_only  # the bench runs the app on SQLite whatever the suite's database: once is enough
 
 ROWS = {"floor", "home_anonymous", "home_logged_in", "login_page", "login", "storm_2", "storm_2_page", "argon2"}
 TINY = ["--rounds", "1", "--duration", "0.3", "--connections", "4", "--storm", "2", "--storm-duration", "0.8",
@@ -40,8 +36,9 @@ def test_the_bench_reports_every_row(tmp_path, monkeypatch):
         assert f"| {row['label']} |" in table
 
 
-@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (the bench falls back to bench/loadgen.py)")
 def test_wrk_and_its_script_report_a_run(tmp_path):
+    if not shutil.which("wrk"):
+        unavailable("wrk is not installed (apt-get install wrk; the bench falls back to bench/loadgen.py)")
     floor = run.Server("bench.floor:app", {**run.os.environ, "FLOOR_PAGE_BYTES": "1000"}, tmp_path / "floor.log")
     try:
         result = run.LoadGenerator("wrk").run(floor.url + "/", 2, 1, method="POST", body="a=1", headers=("X-Test: 1",))
