@@ -12,7 +12,7 @@ import random
 import secrets
 import time
 
-from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser, UnauthenticatedUser
+from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection
 
 from hxauth.accounts import User
@@ -113,5 +113,3 @@ class SessionBackend(AuthenticationBackend):
         user = User(id=row["id"], name=row["name"], email=row["email"])
         return AuthCredentials(["authenticated"]), AuthenticatedUser(user)
 
-
-__all__ = ["AuthenticatedUser", "UnauthenticatedUser", "SessionBackend", "csrf_token", "log_in", "log_out"]

@@ -302,9 +302,21 @@ def is_unique_violation(error: Exception) -> bool:
     return type(error).__name__ == "UniqueViolationError"
 
 
+# SQLite's primary result codes for a database that is there but cannot serve now (not a mistake in the SQL).
+SQLITE_FAULTS = {
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_PERM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT,
+}
+
+
 def is_database_fault(error: BaseException) -> bool:
-    """The database is unreachable, locked, read-only or full: the request can be retried later."""
-    if isinstance(error, (sqlite3.OperationalError, OSError, TimeoutError)):
+    """The database is unreachable, locked, read-only or full: the request can be retried later.
+
+    A mistake in the SQL (SQLITE_ERROR, a PostgreSQL syntax error) is not one: that is a bug, a 500.
+    """
+    if isinstance(error, sqlite3.OperationalError):
+        return (getattr(error, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF) in SQLITE_FAULTS
+    if isinstance(error, (OSError, TimeoutError)):
         return True
     try:
         import asyncpg
@@ -363,11 +375,6 @@ class MigrationFailed(Exception):
     """A migration's SQL is wrong; its transaction was rolled back and start-up stops."""
 
 
-def _is_sql_error(error: Exception) -> bool:
-    # SQLite reports bad SQL as OperationalError, like a locked file; tell them apart.
-    return isinstance(error, sqlite3.OperationalError) and ("syntax" in str(error) or "no such" in str(error) or "already exists" in str(error))
-
-
 CREATE_MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version TEXT PRIMARY KEY,
@@ -393,7 +400,7 @@ async def migrate(database: Database, directory: Path = SQL / "migrations") -> l
                 for statement in _statements(path.read_text()):
                     await database.execute(statement)
             except Exception as error:
-                if is_database_fault(error) and not _is_sql_error(error):
+                if is_database_fault(error):
                     raise
                 raise MigrationFailed(f"{path.name} failed and was rolled back; nothing else was applied: {error}") from error
             await database.execute(

@@ -104,7 +104,8 @@ async def login(request):
     state, settings = request.app.state, request.app.state.settings
     form = await request.form(**FORM_LIMITS)
     email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
-    context = {"email": accounts.normalize_email(email)[:accounts.EMAIL_MAX_LENGTH], "errors": {}, "error": None,
+    account = accounts.normalize_email(email)[: accounts.EMAIL_MAX_LENGTH]  # as matched, limited and logged
+    context = {"email": account, "errors": {}, "error": None,
                "flash": None, "next": next_url, "first_error": None}
 
     def failed(status_code, message=None, errors=None, headers=None):
@@ -120,10 +121,10 @@ async def login(request):
     if errors:
         return failed(422, errors=errors)
 
-    limits = rate_limits.login_limits(settings, accounts.normalize_email(email), client_address(request))
+    limits = rate_limits.login_limits(settings, account, client_address(request))
     wait = await rate_limits.retry_after(state.db, state.queries, limits)
     if wait:
-        audit.record(request, "login.locked", email=accounts.normalize_email(email), retry_after=wait)
+        audit.record(request, "login.locked", email=account, retry_after=wait)
         minutes = (wait + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         return failed(429, message, headers={"Retry-After": str(wait)})
@@ -131,7 +132,7 @@ async def login(request):
     user = await accounts.get_user_by_email_and_password(state.db, state.queries, state.hasher, email, password)
     if user is None:
         await rate_limits.hit(state.db, state.queries, limits)
-        audit.record(request, "login.failure", email=accounts.normalize_email(email))
+        audit.record(request, "login.failure", email=account)
         return failed(422, INVALID_LOGIN)
     await rate_limits.clear(state.db, state.queries, limits[0])  # the owner got in: forget their typos
     await auth.log_in(request, user)

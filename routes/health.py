@@ -1,9 +1,13 @@
 """Probes for load balancers and orchestrators."""
 
+import logging
+
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from hxauth.database import is_database_fault, pending_migrations
+from hxauth.database import pending_migrations
+
+log = logging.getLogger("hxauth")
 
 
 async def healthz(request):
@@ -15,9 +19,8 @@ async def readyz(request):
     """Ready for traffic: the database answers and every migration is applied."""
     try:
         pending = await pending_migrations(request.app.state.db)
-    except Exception as error:
-        if not is_database_fault(error) and "schema_migrations" not in str(error):
-            raise
+    except Exception as error:  # unreachable, or no schema_migrations table yet: not ready, whatever the cause
+        log.warning("not ready: %r", error)
         return PlainTextResponse("database unreachable or not migrated", status_code=503)
     if pending:
         return PlainTextResponse("migrations pending: " + ", ".join(pending), status_code=503)

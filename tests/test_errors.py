@@ -167,3 +167,27 @@ async def test_pages_carry_no_inline_script_style_or_handler(logged_in):
         assert not re.search(r"<script(?![^>]*\bsrc=)", html)
         assert not re.search(r"\son[a-z]+=", html) and "style=" not in html and "<style" not in html
         assert "hx-on" not in html and "js:" not in html
+
+
+async def test_a_bug_in_the_sql_is_a_500_not_a_503(app, logged_in):
+    """Only an unavailable database is a 503 ("try again"); a broken query is a bug."""
+    app.state.queries.get_session_user = "SELECT no_such_column FROM sessions WHERE token_hash = :token_hash"
+    response = await logged_in.get("/")
+    assert response.status_code == 500
+    assert "no_such_column" not in response.text
+
+
+async def test_with_debug_an_error_shows_its_traceback(tmp_path):
+    from app import create_app
+    from conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, debug=True))
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("visible in debug")
+
+    async with app.router.lifespan_context(app), make_client(app) as client:
+        app.state.hasher.verify_nobody = broken
+        token = await csrf_token(client)
+        response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+        assert response.status_code == 500 and "visible in debug" in response.text

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from conftest import HX, PASSWORD, count, csrf_token, log_in, make_client, make_settings, sqlite_only
+from conftest import HX, PASSWORD, count, csrf_token, make_client, make_settings, sqlite_only
 from hxauth.database import Database
 
 pytestmark = sqlite_only

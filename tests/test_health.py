@@ -21,3 +21,8 @@ async def test_readyz_is_503_while_a_migration_is_pending(app, client):
     await app.state.db.execute("DELETE FROM schema_migrations WHERE version = '0003_create_rate_limit_hits'")
     response = await client.get("/readyz")
     assert response.status_code == 503 and "0003_create_rate_limit_hits" in response.text
+
+
+async def test_readyz_is_503_before_any_migration(app, client):
+    await app.state.db.execute("DROP TABLE schema_migrations")
+    assert (await client.get("/readyz")).status_code == 503

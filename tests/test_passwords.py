@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from conftest import HX, PASSWORD, create_user, log_in, make_client, make_settings
+from conftest import HX, create_user, log_in, make_client, make_settings
 from hxauth.passwords import common_passwords, password_problem
 
 
