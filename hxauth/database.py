@@ -136,58 +136,56 @@ class Statement(typing.NamedTuple):
 MAX_CACHED_STATEMENTS = 512
 
 
+class Statements:
+    """Each SQL string compiled by SQLAlchemy once, for every connection of the pool (databases compiles per query)."""
+
+    def __init__(self, dialect):
+        self._dialect = dialect  # read by databases' SQLite compiler, borrowed below
+        self._cache: dict = {}
+
+    def get(self, query: RawQuery) -> tuple[Statement, list]:
+        """The compiled statement and the query's values in its `?` order."""
+        values = query.values
+        # One entry per SQL string, parameter names and value types (the types choose SQLAlchemy's bind processors).
+        key = (query.sql, tuple(values), tuple(map(type, values.values())))
+        statement = self._cache.get(key)
+        if statement is None:
+            if len(self._cache) >= MAX_CACHED_STATEMENTS:
+                self._cache.clear()  # SQL built from values would otherwise grow the cache forever
+            clause = text(query.sql).bindparams(**values)
+            sql, _, result_columns, context = sqlite.SQLiteConnection._compile(self, clause)
+            compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
+            parameters = tuple((name, compiled._bind_processors.get(name)) for name in compiled.positiontup)
+            is_select = sql.lstrip().upper().startswith("SELECT")
+            statement = self._cache[key] = Statement(sql, parameters, result_columns, context, {}, is_select)
+        args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
+        return statement, args
+
+
 class SQLiteConnection(sqlite.SQLiteConnection):
     """databases' SQLite connection, minus its per-query costs: SQL compiled once, and each query one trip
-    to the connection's thread (three in databases), or none for a SELECT outside a transaction."""
+    to the connection's thread (three in databases)."""
 
-    def __init__(self, pool, dialect, statements: dict):
+    def __init__(self, pool, dialect, statements: Statements):
         super().__init__(pool, dialect)
         self._statements = statements
 
     def transaction(self):
         return SQLiteTransaction(self)
 
-    def _statement(self, query: RawQuery) -> tuple[Statement, list]:
-        values = query.values
-        # One entry per SQL string, parameter names and value types (the types choose SQLAlchemy's bind processors).
-        key = (query.sql, tuple(values), tuple(map(type, values.values())))
-        statement = self._statements.get(key)
-        if statement is None:
-            if len(self._statements) >= MAX_CACHED_STATEMENTS:
-                self._statements.clear()  # SQL built from values would otherwise grow the cache forever
-            clause = text(query.sql).bindparams(**values)
-            sql, _, result_columns, context = super()._compile(clause)
-            compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
-            parameters = tuple((name, compiled._bind_processors.get(name)) for name in compiled.positiontup)
-            is_select = sql.lstrip().upper().startswith("SELECT")
-            statement = self._statements[key] = Statement(sql, parameters, result_columns, context, {}, is_select)
-        args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
-        return statement, args
-
     def _compile(self, query):
         if not isinstance(query, RawQuery):
             return super()._compile(query)
-        statement, args = self._statement(query)
+        statement, args = self._statements.get(query)
         return statement.sql, args, statement.result_columns, statement.context
 
     async def _run(self, query: RawQuery, fetch: str):
-        """Execute, fetch ("one", "all" or nothing) and close the cursor, in one trip to the connection's thread.
-
-        A SELECT outside a transaction makes no trip: it runs here, on the pool's reader. A trip to a
-        thread and back costs far more than an indexed lookup, and in WAL mode reads never wait for writers.
-        """
+        """Execute, fetch ("one", "all" or nothing) and close the cursor, in one trip to the connection's thread."""
         assert self._connection is not None, "Connection is not acquired"
-        statement, args = self._statement(query)
-        result = None
-        if statement.is_select and not self._connection.in_transaction:
-            try:
-                result = _execute(self._pool.reader(), statement.sql, args, fetch)
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise
-        if result is None:  # a write, a transaction, or a locked database: on the connection's thread
-            result = await self._connection._execute(_execute, self._connection._conn, statement.sql, args, fetch)
-        description, rows, last_row_id, row_count = result
+        statement, args = self._statements.get(query)
+        description, rows, last_row_id, row_count = await self._connection._execute(
+            _execute, self._connection._conn, statement.sql, args, fetch
+        )
         records = statement.records(description, rows, self._dialect) if description else []
         return records, last_row_id, row_count
 
@@ -229,7 +227,7 @@ class SQLiteBackend(sqlite.SQLiteBackend):
     def __init__(self, database_url, **options):
         super().__init__(database_url, **options)
         self._pool = SQLitePool(self._database_url, **self._options)
-        self._statements: dict = {}
+        self._statements = Statements(self._dialect)
 
     async def disconnect(self) -> None:
         await self._pool.close()
@@ -237,6 +235,24 @@ class SQLiteBackend(sqlite.SQLiteBackend):
 
     def connection(self) -> SQLiteConnection:
         return SQLiteConnection(self._pool, self._dialect, self._statements)
+
+    def read(self, query: RawQuery, fetch: str) -> list[Record] | None:
+        """Run a SELECT at once on the pool's read-only connection, on the event loop; None if it is not a
+        SELECT or the database is locked (the caller then takes a pooled connection).
+
+        A trip to a connection's thread and back costs far more than an indexed lookup,
+        and in WAL mode reads never wait for writers.
+        """
+        statement, args = self._statements.get(query)
+        if not statement.is_select:
+            return None
+        try:
+            description, rows, _, _ = _execute(self._pool.reader(), statement.sql, args, fetch)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return None
+            raise
+        return statement.records(description, rows, self._dialect)
 
 
 class Connection(databases.core.Connection):
@@ -262,6 +278,34 @@ class Database(databases.Database):
         if not self._connection:
             self._connection = Connection(self, self._backend)
         return self._connection
+
+    async def fetch_all(self, query, values=None):
+        records = self._read_outside_transaction(query, values, "all")
+        return await super().fetch_all(query, values) if records is None else records
+
+    async def fetch_one(self, query, values=None):
+        records = self._read_outside_transaction(query, values, "one")
+        if records is None:
+            return await super().fetch_one(query, values)
+        return records[0] if records else None
+
+    async def fetch_val(self, query, values=None, column=0):
+        records = self._read_outside_transaction(query, values, "one")
+        if records is None:
+            return await super().fetch_val(query, values, column)
+        return records[0][column] if records else None
+
+    def _read_outside_transaction(self, query, values, fetch: str) -> list[Record] | None:
+        """On SQLite, a SELECT from a task that holds no connection (so is in no transaction) needs neither
+        the pool nor databases' per-task locks: the backend reads it at once. None when it cannot."""
+        if (
+            isinstance(query, str)
+            and isinstance(self._backend, SQLiteBackend)
+            and self._global_connection is None
+            and self._connection_map.get(asyncio.current_task()) is None  # databases' "this task's connection"
+        ):
+            return self._backend.read(RawQuery(query, values or {}), fetch)
+        return None
 
 
 def open_database(settings) -> Database:

@@ -5,7 +5,6 @@ import re
 import secrets
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
@@ -38,7 +37,7 @@ RAW_SECURITY_HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for na
 class RequestId:
     """Give each request an id (the proxy's X-Request-ID if it looks sane) for logs and error pages."""
 
-    incoming = re.compile(r"[A-Za-z0-9._-]{8,64}")
+    incoming = re.compile(rb"[A-Za-z0-9._-]{8,64}")
 
     def __init__(self, app):
         self.app = app
@@ -46,13 +45,15 @@ class RequestId:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        sent = Headers(scope=scope).get("x-request-id", "")
-        request_id = sent if self.incoming.fullmatch(sent) else secrets.token_hex(8)
+        # Raw ASGI headers (names are lower-case): no Headers object for one look-up.
+        sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
+        request_id = sent.decode() if self.incoming.fullmatch(sent) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
 
         async def send_with_id(message):
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["x-request-id"] = request_id
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -1,11 +1,11 @@
 """Rendering: a whole page for browsers and boosted navigations, one block of it for htmx swaps."""
 
+from functools import partial
 from pathlib import Path
 
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
 from hxauth import auth
 from hxauth.audit import request_id
@@ -14,21 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VARY = "HX-Request, HX-Request-Type"
 
 
-def _context(request: Request) -> dict:
-    return {"csrf_token": lambda: auth.csrf_token(request)}
-
-
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ROOT / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        auto_reload=False,  # templates are read and compiled once per process: restart to see an edit
-    ),
-    context_processors=[_context],
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(ROOT / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    auto_reload=False,  # templates are read and compiled once per process: restart to see an edit
 )
 # The form macros, imported once rather than on every render (and visible to blocks rendered alone).
-templates.env.globals["field"] = templates.env.get_template("_form.html").module.field
+environment.globals["field"] = environment.get_template("_form.html").module.field
 
 
 def wants_fragment(request: Request) -> bool:
@@ -39,13 +32,14 @@ def wants_fragment(request: Request) -> bool:
 
 def render(request: Request, name: str, context: dict | None = None, *, block: str | None = None, status_code: int = 200, headers=None) -> Response:
     """The page `name`, or only its `block` when htmx asked for a fragment."""
-    headers = {"Vary": VARY, **(headers or {})}
+    template = environment.get_template(name)
+    # csrf_token() is computed only by the pages that have a form (it issues a session token on a first visit).
+    context = {"request": request, "csrf_token": partial(auth.csrf_token, request), **(context or {})}
     if block and wants_fragment(request):
-        template = templates.get_template(name)
-        full_context = {"request": request, "fragment": True, **_context(request), **(context or {})}
-        html = "".join(template.blocks[block](template.new_context(full_context)))
-        return HTMLResponse(html, status_code=status_code, headers=headers)
-    return templates.TemplateResponse(request, name, context or {}, status_code=status_code, headers=headers)
+        html = environment.concat(template.blocks[block](template.new_context({**context, "fragment": True})))
+    else:
+        html = template.render(context)
+    return HTMLResponse(html, status_code, {"Vary": VARY, **(headers or {})})
 
 
 def redirect(request: Request, url: str) -> Response:
