@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from hxauth import errors
 from hxauth.auth import SessionBackend
 from hxauth.database import Queries, migrate, open_database, wait_for_database
-from hxauth.middleware import FormGuard, RequestId, SecurityHeaders, SessionCookie
+from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie
 from hxauth.passwords import Hasher
 from hxauth.settings import ROOT, ConfigError, Settings
 from routes import routes
@@ -45,8 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         ],
         middleware=[
-            Middleware(RequestId),
-            Middleware(SecurityHeaders),
+            Middleware(ResponseHeaders),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
             Middleware(FormGuard),

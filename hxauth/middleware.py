@@ -34,8 +34,12 @@ SECURITY_HEADERS = {
 RAW_SECURITY_HEADERS = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in SECURITY_HEADERS.items()]
 
 
-class RequestId:
-    """Give each request an id (the proxy's X-Request-ID if it looks sane) for logs and error pages."""
+class ResponseHeaders:
+    """Every response carries the request's id and strict security headers; HTML pages depend on the
+    session, so none is stored by caches. (One middleware: each layer costs every request a little.)
+
+    The id is the proxy's X-Request-ID if it looks sane, else a new one; logs and error pages show it.
+    """
 
     incoming = re.compile(rb"[A-Za-z0-9._-]{8,64}")
 
@@ -49,25 +53,9 @@ class RequestId:
         sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
         request_id = sent.decode() if self.incoming.fullmatch(sent) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class SecurityHeaders:
-    """Strict headers on every response; HTML pages depend on the session, so none is stored by caches."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+        extra = [(b"x-request-id", request_id.encode())]
+        if scope["scheme"] == "https":
+            extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -77,8 +65,7 @@ class SecurityHeaders:
                 raw += [header for header in RAW_SECURITY_HEADERS if header[0] not in present]
                 if present.get(b"content-type", b"").startswith(b"text/html") and b"cache-control" not in present:
                     raw.append((b"cache-control", b"no-store"))
-                if scope["scheme"] == "https" and b"strict-transport-security" not in present:
-                    raw.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+                raw += extra
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
