@@ -6,8 +6,8 @@ database cannot be replayed as cookies, and deleting the row ends the session
 wherever the cookie has been copied to.
 """
 
+import functools
 import hashlib
-import hmac
 import random
 import secrets
 import time
@@ -51,9 +51,19 @@ def session_token(connection: HTTPConnection) -> str:
 
 
 def csrf_token(connection: HTTPConnection) -> str:
-    """A per-session CSRF token: an HMAC of the session token, so it needs no storage and changes at login."""
-    key = connection.app.state.settings.secret_key.encode()
-    return hmac.digest(key, b"csrf:" + session_token(connection).encode(), "sha256").hex()  # OpenSSL's one-shot HMAC
+    """A per-session CSRF token: a MAC of the session token, so it needs no storage and changes at login.
+
+    Keyed BLAKE2b is a MAC by design and built into Python; HMAC through OpenSSL 3 costs
+    three times as much per call, on every page with a form.
+    """
+    key = _csrf_key(connection.app.state.settings.secret_key)
+    return hashlib.blake2b(session_token(connection).encode(), key=key, digest_size=32).hexdigest()
+
+
+@functools.cache
+def _csrf_key(secret_key: str) -> bytes:
+    # BLAKE2b takes a key of at most 64 bytes: SHA-512 of the secret is one, however long the secret.
+    return hashlib.sha512(b"hxauth csrf:" + secret_key.encode()).digest()
 
 
 def _renew(connection: HTTPConnection) -> str:
