@@ -43,10 +43,18 @@ def _hash(token: str) -> str:
 
 
 def session_token(connection: HTTPConnection) -> str:
-    """This browser's token, issuing an anonymous one on first visit (the CSRF token derives from it)."""
-    token = connection.session.get("token")
-    if not isinstance(token, str) or len(token) != 43:
-        token = connection.session["token"] = secrets.token_urlsafe(32)
+    """This browser's token: its login session's, else an anonymous one issued on first need.
+
+    The CSRF token derives from it. Only a login token (`token`) is looked up in
+    the database; an anonymous visitor's (`anonymous`) never is, so anonymous pages
+    cost no query.
+    """
+    session = connection.session
+    for key in ("token", "anonymous"):
+        token = session.get(key)
+        if isinstance(token, str) and len(token) == 43:
+            return token
+    token = session["anonymous"] = secrets.token_urlsafe(32)
     return token
 
 
@@ -66,15 +74,11 @@ def _csrf_key(secret_key: str) -> bytes:
     return hashlib.sha512(b"hxauth csrf:" + secret_key.encode()).digest()
 
 
-def _renew(connection: HTTPConnection) -> str:
-    connection.session.clear()
-    return session_token(connection)
-
-
 async def log_in(connection: HTTPConnection, user: User) -> None:
     """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless."""
     state = connection.app.state
-    token = _renew(connection)
+    connection.session.clear()
+    token = connection.session["token"] = secrets.token_urlsafe(32)
     await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user.id, "now": int(time.time())})
     if random.random() < 0.01:  # now and then, so the table does not grow without `hxauth cleanup`
         await delete_expired_sessions(state.db, state.queries, state.settings)
@@ -88,12 +92,12 @@ async def delete_expired_sessions(db, queries, settings) -> int:
 
 
 async def log_out(connection: HTTPConnection) -> None:
-    """Delete the server-side session, so a replayed copy of the old cookie is anonymous, and renew the token."""
+    """Delete the server-side session, so a replayed copy of the old cookie is anonymous, and empty the cookie."""
     state = connection.app.state
     token = connection.session.get("token")
     if isinstance(token, str):
         await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
-    _renew(connection)
+    connection.session.clear()
 
 
 class SessionBackend(AuthenticationBackend):

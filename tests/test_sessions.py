@@ -22,10 +22,24 @@ async def test_the_cookie_carries_only_a_random_token_whose_hash_the_server_stor
 
 
 async def test_login_issues_a_new_token_so_a_planted_one_is_useless(client, user):
-    await csrf_token(client)  # the anonymous visit gets a token
-    before = cookie_payload(client)["token"]
+    await csrf_token(client)  # the anonymous visit gets a token, for the form's CSRF token
+    before = cookie_payload(client)["anonymous"]
     await log_in(client)
+    assert list(cookie_payload(client)) == ["token"]
     assert cookie_payload(client)["token"] != before
+
+
+async def test_an_anonymous_visitor_s_token_is_never_looked_up(client, app, monkeypatch):
+    """Anonymous pages cost no query, even once the visitor holds a token for a form's CSRF token."""
+    await csrf_token(client)
+    assert list(cookie_payload(client)) == ["anonymous"]
+
+    async def no_query(*args, **kwargs):
+        raise AssertionError("an anonymous page ran a query")
+
+    monkeypatch.setattr(app.state.db, "fetch_one", no_query)
+    response = await client.get("/")
+    assert response.status_code == 200 and "You are not logged in" in response.text
 
 
 async def test_a_replayed_cookie_is_anonymous_after_logout(logged_in, app):
