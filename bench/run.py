@@ -3,7 +3,8 @@
 Starts `uvicorn app:app` (one worker, a fresh SQLite file, rate limits raised) and
 `uvicorn bench.floor:app` side by side, signs a user up and logs it in over HTTP,
 then drives both servers with a load generator over loopback: wrk where
-installed, else bench/loadgen.py. Every round measures every target in turn,
+installed, else bench/loadgen.py, on other CPUs than the servers' for the page
+targets (with 2 CPUs or more). Every round measures every target in turn,
 the floor first; the table shows the median of the rounds and each figure as a
 ratio to the floor (logins: to the raw Argon2 verify time, measured in-process).
 Writes bench/results/latest.{md,json}; docs/performance.md explains the figures.
@@ -70,6 +71,25 @@ def time_argon2_verify(parameters: dict, times: int) -> dict:
         walls.append((time.perf_counter() - wall) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
     return {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus), "samples_ms": walls}
+
+
+# The page targets run with the server on one CPU and the load generator on the others: left to the
+# scheduler, the two sometimes share a CPU, and since the load generator's work grows with the req/s,
+# that shrinks the floor far more than the app and moved the ratios by a third from one run to the next.
+ALL_CPUS = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+SERVER_CPUS = {max(ALL_CPUS)} if len(ALL_CPUS) >= 2 else ALL_CPUS
+LOAD_CPUS = ALL_CPUS - SERVER_CPUS or ALL_CPUS
+
+
+def set_cpus(pid: int, cpus: set) -> None:
+    """Move every thread of a process to `cpus` (threads it starts later inherit them)."""
+    if not cpus:
+        return
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(thread), cpus)
+        except ProcessLookupError:
+            pass  # the thread has ended
 
 
 def free_port() -> int:
@@ -181,7 +201,9 @@ class LoadGenerator:
                        "--duration", str(duration), "--method", method, "--body", body]
             for header in headers:
                 command += ["--header", header]
-        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        set_cpus(process.pid, LOAD_CPUS)
+        return process
 
     @staticmethod
     def result(process: subprocess.Popen) -> dict:
@@ -244,13 +266,19 @@ def check_requests(app: Server, prepared: dict):
 def one_round(load: LoadGenerator, servers: dict, prepared: dict, options, parameters: dict) -> dict:
     app = servers["app"]
     figures = {"argon2": time_argon2_verify(parameters, options.argon2_times)}
+    for server in servers.values():
+        set_cpus(server.pid, SERVER_CPUS)
     for key, _, server_name, path, _ in PAGES:
         server = servers[server_name]
         settle(server, options.settle)
         headers = (prepared["logged_in"],) if key == "home_logged_in" else ()
+        cpu = cpu_seconds(server.pid)
         with PeakRSS(server.pid) as rss:
             figures[key] = load.run(server.url + path, options.connections, options.duration, headers=headers)
         figures[key]["rss_mb"] = rss.peak
+        figures[key]["cpu_us"] = (cpu_seconds(server.pid) - cpu) * 1e6 / max(1, figures[key]["requests"])
+    for server in servers.values():  # logins hash on every CPU, as the raw Argon2 figure does
+        set_cpus(server.pid, ALL_CPUS)
     login = prepared["login"]
     settle(app, options.settle)
     with PeakRSS(app.pid) as rss:
@@ -306,6 +334,10 @@ def summarise(rounds: list[dict], options, parameters: dict) -> list[dict]:
             ("rss_mb", "<=", 250))
         row(f"storm_{clients}_page", f"`GET /accounts/login` during the {clients}-client storm", options.probe_connections,
             "floor", ("p99_ms", "<=", 100) if clients == 16 else None)
+    floor_cpu = median(rounds, "floor", "cpu_us")
+    for r in rows[: len(PAGES)]:
+        r["cpu_us"] = median(rounds, r["key"], "cpu_us")
+        r["cpu_ratio"] = floor_cpu / r["cpu_us"] if r["cpu_us"] else None
     peaks = [r["rss_mb"] for r in rows if r["key"].startswith("storm_") and not r["key"].endswith("_page")]
     if len(peaks) > 1:
         flat = max(peaks) <= 1.2 * min(peaks)
@@ -351,7 +383,9 @@ def markdown(report: dict) -> str:
         f"load generator: {report['load_generator']}; {report['options']['rounds']} rounds of "
         f"{report['options']['duration']} s per target (medians shown), {report['options']['connections']} connections "
         f"unless stated; one uvicorn worker ({'uvloop' if m['packages']['uvloop'] else 'asyncio'}, "
-        f"{'httptools' if m['packages']['httptools'] else 'h11'}) per server.",
+        f"{'httptools' if m['packages']['httptools'] else 'h11'}) per server"
+        + (f", on CPU {report['cpus']['server']} for the page targets, the load generator on CPU {report['cpus']['load']}."
+           if report["cpus"]["server"] != report["cpus"]["load"] else "."),
         "",
         "Ratios: to the floor's figure in the same run; login rows to the raw Argon2 verify time "
         "(req/s × verify time, latency ÷ verify time).",
@@ -366,6 +400,13 @@ def markdown(report: dict) -> str:
             f"{number(r['p99_ms'], 1)} | {number(r['rss_mb'])} | {number(r['rps_ratio'], 2)} | {number(r['p50_ratio'], 2)} | "
             f"{number(r['p99_ratio'], 2)} | {number(r['rss_ratio'], 2)} | {r.get('target', '')} | {met} |"
         )
+    pages = [r for r in report["rows"] if "cpu_ratio" in r]
+    lines += [
+        "",
+        "The servers' CPU time per request over the same runs (steadier than req/s on a shared machine; "
+        "ratio: the floor's over the page's, as req/s): "
+        + "; ".join(f"{r['label']} {number(r['cpu_us'])} µs ({number(r['cpu_ratio'], 2)})" for r in pages) + ".",
+    ]
     owasp = report["argon2_owasp_minimum"]
     configured = next(r for r in report["rows"] if r["key"] == "argon2")
     lines += [
@@ -434,6 +475,7 @@ def main(argv=None):
         "argon2_parameters": parameters,
         "argon2_owasp_minimum": time_argon2_verify(OWASP_MINIMUM, max(3, options.argon2_times)),
         "floor_page_bytes": prepared["home_bytes"],
+        "cpus": {"server": ",".join(map(str, sorted(SERVER_CPUS))), "load": ",".join(map(str, sorted(LOAD_CPUS)))},
         "rows": summarise(rounds, options, parameters),
     }
     (options.out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")

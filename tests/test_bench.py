@@ -30,6 +30,8 @@ def test_the_bench_reports_every_row(tmp_path, monkeypatch):
         assert row["errors"] == 0, row
         if row["key"] != "argon2":
             assert row["rss_mb"] > 0 and row["rss_ratio"] > 0, row
+    for key in ("floor", "home_anonymous", "home_logged_in", "login_page"):
+        assert rows[key]["cpu_us"] > 0 and rows[key]["cpu_ratio"] > 0, rows[key]
     assert report["load_generator"].startswith("bench/loadgen.py")
     table = (tmp_path / "latest.md").read_text()
     for row in rows.values():
