@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VARY = "HX-Request, HX-Request-Type"
 
 
-environment = jinja2.Environment(
+class Environment(jinja2.Environment):
+    def make_globals(self, d):
+        """The globals as a plain dict rather than Jinja's ChainMap: every render copies them, and a ChainMap
+        is copied key by key in Python. The globals are set once, below, before any page is loaded."""
+        return {**self.globals, **(d or {})}
+
+
+environment = Environment(
     loader=jinja2.FileSystemLoader(ROOT / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
