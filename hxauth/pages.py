@@ -26,6 +26,7 @@ environment = Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     auto_reload=False,  # templates are read and compiled once per process: restart to see an edit
+    cache_size=-1,  # and kept in a plain dict (a handful of them), not an LRU with a lock
 )
 # The form macros, imported once rather than on every render (and visible to blocks rendered alone).
 environment.globals["field"] = environment.get_template("_form.html").module.field
