@@ -4,9 +4,10 @@ Starts `uvicorn app:app` (one worker, a fresh SQLite file, rate limits raised) a
 `uvicorn bench.floor:app` side by side, signs a user up and logs it in over HTTP,
 then drives both servers with a load generator over loopback: wrk where
 installed, else bench/loadgen.py, on other CPUs than the servers' for the page
-targets (with 2 CPUs or more). Every round measures every target in turn,
-the floor first; the table shows the median of the rounds and each figure as a
-ratio to the floor (logins: to the raw Argon2 verify time, measured in-process).
+targets (with 2 CPUs or more). Every round measures every target in turn, each
+page between two runs of the floor; the table shows the median of the rounds,
+and each page's ratio to the floor measured around it (logins: to the raw
+Argon2 verify time, measured in-process).
 Writes bench/results/latest.{md,json}; docs/performance.md explains the figures.
 
     python -m bench [--rounds 3] [--duration 5] [--loadgen wrk|python] [--out DIR]
@@ -38,7 +39,8 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 RELAXED_LIMITS = {"LOGIN_ACCOUNT_LIMIT": "1000000000", "LOGIN_CLIENT_LIMIT": "1000000000", "SIGNUP_LIMIT": "1000000000"}
 OWASP_MINIMUM = {"time_cost": 2, "memory_kib": 19456, "parallelism": 1}  # OWASP Password Storage Cheat Sheet
 
-# The targets, measured in this order in every round; `wanted` is the issue's target for the row.
+# The targets, measured in this order in every round (the floor again after each page); `wanted` is the
+# issue's target for the row.
 PAGES = [
     ("floor", "floor: bare Starlette constant page", "floor", "/", None),
     ("home_anonymous", "`GET /` anonymous", "app", "/", ("rps_ratio", ">=", 0.45)),
@@ -263,20 +265,34 @@ def check_requests(app: Server, prepared: dict):
     assert response.status_code == 303, f"the replayed login answers {response.status_code}"
 
 
+FLOOR_FIELDS = ("rps", "p50_ms", "p99_ms", "cpu_us")
+
+
+def measure_page(load: LoadGenerator, server: Server, path: str, options, headers=()) -> dict:
+    """One load run on a page: req/s, latencies, peak RSS, and the server's CPU time per request."""
+    settle(server, options.settle)
+    cpu = cpu_seconds(server.pid)
+    with PeakRSS(server.pid) as rss:
+        figures = load.run(server.url + path, options.connections, options.duration, headers=headers)
+    figures["rss_mb"] = rss.peak
+    figures["cpu_us"] = (cpu_seconds(server.pid) - cpu) * 1e6 / max(1, figures["requests"])
+    return figures
+
+
 def one_round(load: LoadGenerator, servers: dict, prepared: dict, options, parameters: dict) -> dict:
     app = servers["app"]
     figures = {"argon2": time_argon2_verify(parameters, options.argon2_times)}
     for server in servers.values():
         set_cpus(server.pid, SERVER_CPUS)
-    for key, _, server_name, path, _ in PAGES:
-        server = servers[server_name]
-        settle(server, options.settle)
+    floors = [measure_page(load, servers["floor"], "/", options)]
+    for key, _, server_name, path, _ in PAGES[1:]:
         headers = (prepared["logged_in"],) if key == "home_logged_in" else ()
-        cpu = cpu_seconds(server.pid)
-        with PeakRSS(server.pid) as rss:
-            figures[key] = load.run(server.url + path, options.connections, options.duration, headers=headers)
-        figures[key]["rss_mb"] = rss.peak
-        figures[key]["cpu_us"] = (cpu_seconds(server.pid) - cpu) * 1e6 / max(1, figures[key]["requests"])
+        figures[key] = measure_page(load, servers[server_name], path, options, headers)
+        floors.append(measure_page(load, servers["floor"], "/", options))
+        # Each page against the floor measured just before and just after it: the machine's drift cancels out.
+        figures[key]["floor"] = {field: (floors[-2][field] + floors[-1][field]) / 2 for field in FLOOR_FIELDS}
+    figures["floor"] = {**floors[0], **{field: statistics.mean(f[field] for f in floors) for field in FLOOR_FIELDS},
+                        "errors": sum(f["errors"] for f in floors)}
     for server in servers.values():  # logins hash on every CPU, as the raw Argon2 figure does
         set_cpus(server.pid, ALL_CPUS)
     login = prepared["login"]
@@ -314,6 +330,9 @@ def summarise(rounds: list[dict], options, parameters: dict) -> list[dict]:
         if basis == "argon2":
             ratios = {"rps_ratio": values["rps"] * argon2_ms / 1000, "p50_ratio": values["p50_ms"] / argon2_ms,
                       "p99_ratio": values["p99_ms"] / argon2_ms}
+        elif "floor" in rounds[0][key]:  # a page, measured between two floor runs
+            ratios = {f"{field.split('_')[0]}_ratio": statistics.median(r[key][field] / r[key]["floor"][field] for r in rounds)
+                      for field in ("rps", "p50_ms", "p99_ms")}
         else:
             ratios = {f"{field.split('_')[0]}_ratio": values[field] / floor[field] for field in ("rps", "p50_ms", "p99_ms")}
         ratios["rss_ratio"] = values["rss_mb"] / floor["rss_mb"]
@@ -334,10 +353,11 @@ def summarise(rounds: list[dict], options, parameters: dict) -> list[dict]:
             ("rss_mb", "<=", 250))
         row(f"storm_{clients}_page", f"`GET /accounts/login` during the {clients}-client storm", options.probe_connections,
             "floor", ("p99_ms", "<=", 100) if clients == 16 else None)
-    floor_cpu = median(rounds, "floor", "cpu_us")
-    for r in rows[: len(PAGES)]:
-        r["cpu_us"] = median(rounds, r["key"], "cpu_us")
-        r["cpu_ratio"] = floor_cpu / r["cpu_us"] if r["cpu_us"] else None
+    for entry in rows[: len(PAGES)]:
+        key = entry["key"]
+        entry["cpu_us"] = median(rounds, key, "cpu_us")
+        entry["cpu_ratio"] = 1.0 if key == "floor" else statistics.median(
+            r[key]["floor"]["cpu_us"] / r[key]["cpu_us"] for r in rounds)
     peaks = [r["rss_mb"] for r in rows if r["key"].startswith("storm_") and not r["key"].endswith("_page")]
     if len(peaks) > 1:
         flat = max(peaks) <= 1.2 * min(peaks)
