@@ -51,6 +51,15 @@ async def test_a_replayed_cookie_is_anonymous_after_logout(logged_in, app):
         assert "You are not logged in" in (await attacker.get("/")).text
 
 
+async def test_logout_empties_the_cookie_and_the_next_form_still_works(logged_in, user):
+    token = await csrf_token(logged_in, "/accounts/logout")
+    response = await logged_in.post("/accounts/logout", data={"csrf_token": token})
+    assert "session=null" in response.headers["set-cookie"] and "expires=thu, 01 jan 1970" in response.headers["set-cookie"].lower()
+    assert "session" not in logged_in.cookies
+    await log_in(logged_in)  # a new anonymous token for the login form, then a new login token
+    assert "Hi Ann!" in (await logged_in.get("/")).text
+
+
 async def test_a_forged_cookie_is_anonymous(client, user):
     forged = base64.b64encode(json.dumps({"token": "x" * 43}).encode()).decode()
     client.cookies.set("session", forged + ".AAAA.BBBB")
