@@ -12,9 +12,7 @@ import aiosqlite
 import databases
 import databases.core
 from databases.backends import sqlite
-from databases.backends.common.records import Record, Row, create_column_maps
 from sqlalchemy import text
-from sqlalchemy.engine.cursor import CursorResultMetaData
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
 
@@ -111,26 +109,14 @@ class RawQuery(typing.NamedTuple):
 
 
 class Statement(typing.NamedTuple):
-    """One SQL string as SQLAlchemy compiled it, kept for reuse: the `?` SQL, each parameter's name and
-    bind processor, and the result metadata per cursor description (databases rebuilds all of it per query)."""
+    """One SQL string as SQLAlchemy compiled it, kept for reuse: the `?` SQL, and each parameter's name and
+    bind processor (databases compiles every query anew)."""
 
     sql: str
     parameters: tuple
-    result_columns: list
+    result_columns: list  # for databases' own iterate()
     context: sqlite.CompilationContext
-    metadata: dict
     is_select: bool
-
-    def records(self, description: tuple, rows: list, dialect) -> list[Record]:
-        cached = self.metadata.get(description)
-        if cached is None:
-            metadata = CursorResultMetaData(self.context, description)
-            cached = self.metadata[description] = (metadata, create_column_maps(self.result_columns))
-        metadata, column_maps = cached
-        return [
-            Record(Row(metadata, metadata._processors, metadata._keymap, row), self.result_columns, dialect, column_maps)
-            for row in rows
-        ]
 
 
 MAX_CACHED_STATEMENTS = 512
@@ -157,7 +143,7 @@ class Statements:
             compiled = clause.compile(dialect=self._dialect, compile_kwargs={"render_postcompile": True})
             parameters = tuple((name, compiled._bind_processors.get(name)) for name in compiled.positiontup)
             is_select = sql.lstrip().upper().startswith("SELECT")
-            statement = self._cache[key] = Statement(sql, parameters, result_columns, context, {}, is_select)
+            statement = self._cache[key] = Statement(sql, parameters, result_columns, context, is_select)
         args = [values[name] if process is None else process(values[name]) for name, process in statement.parameters]
         return statement, args
 
@@ -183,23 +169,19 @@ class SQLiteConnection(sqlite.SQLiteConnection):
         """Execute, fetch ("one", "all" or nothing) and close the cursor, in one trip to the connection's thread."""
         assert self._connection is not None, "Connection is not acquired"
         statement, args = self._statements.get(query)
-        description, rows, last_row_id, row_count = await self._connection._execute(
-            _execute, self._connection._conn, statement.sql, args, fetch
-        )
-        records = statement.records(description, rows, self._dialect) if description else []
-        return records, last_row_id, row_count
+        return await self._connection._execute(_execute, self._connection._conn, statement.sql, args, fetch)
 
     async def fetch_all(self, query):
         if not isinstance(query, RawQuery):
             return await super().fetch_all(query)
-        records, _, _ = await self._run(query, "all")
-        return records
+        rows, _, _ = await self._run(query, "all")
+        return rows
 
     async def fetch_one(self, query):
         if not isinstance(query, RawQuery):
             return await super().fetch_one(query)
-        records, _, _ = await self._run(query, "one")
-        return records[0] if records else None
+        rows, _, _ = await self._run(query, "one")
+        return rows[0] if rows else None
 
     async def execute(self, query):
         if not isinstance(query, RawQuery):
@@ -209,8 +191,13 @@ class SQLiteConnection(sqlite.SQLiteConnection):
 
 
 def _execute(connection: sqlite3.Connection, sql: str, args: list, fetch: str):
-    """Execute, fetch and close in one call: on the aiosqlite connection's thread, or on the loop for the reader."""
+    """Execute, fetch and close in one call: on the aiosqlite connection's thread, or on the loop for the reader.
+
+    Rows are `sqlite3.Row`s: `row["name"]` and `row[0]`, as with databases' records (and PostgreSQL's),
+    built in C rather than through SQLAlchemy's result machinery.
+    """
     cursor = connection.cursor()
+    cursor.row_factory = sqlite3.Row
     try:
         cursor.execute(sql, args)
         if fetch == "all":
@@ -218,7 +205,7 @@ def _execute(connection: sqlite3.Connection, sql: str, args: list, fetch: str):
         else:
             row = cursor.fetchone() if fetch == "one" else None
             rows = [] if row is None else [row]
-        return cursor.description, rows, cursor.lastrowid, cursor.rowcount
+        return rows, cursor.lastrowid, cursor.rowcount
     finally:
         cursor.close()
 
@@ -236,7 +223,7 @@ class SQLiteBackend(sqlite.SQLiteBackend):
     def connection(self) -> SQLiteConnection:
         return SQLiteConnection(self._pool, self._dialect, self._statements)
 
-    def read(self, query: RawQuery, fetch: str) -> list[Record] | None:
+    def read(self, query: RawQuery, fetch: str) -> list[sqlite3.Row] | None:
         """Run a SELECT at once on the pool's read-only connection, on the event loop; None if it is not a
         SELECT or the database is locked (the caller then takes a pooled connection).
 
@@ -247,12 +234,12 @@ class SQLiteBackend(sqlite.SQLiteBackend):
         if not statement.is_select:
             return None
         try:
-            description, rows, _, _ = _execute(self._pool.reader(), statement.sql, args, fetch)
+            rows, _, _ = _execute(self._pool.reader(), statement.sql, args, fetch)
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 return None
             raise
-        return statement.records(description, rows, self._dialect)
+        return rows
 
 
 class Connection(databases.core.Connection):
@@ -280,22 +267,22 @@ class Database(databases.Database):
         return self._connection
 
     async def fetch_all(self, query, values=None):
-        records = self._read_outside_transaction(query, values, "all")
-        return await super().fetch_all(query, values) if records is None else records
+        rows = self._read_outside_transaction(query, values, "all")
+        return await super().fetch_all(query, values) if rows is None else rows
 
     async def fetch_one(self, query, values=None):
-        records = self._read_outside_transaction(query, values, "one")
-        if records is None:
+        rows = self._read_outside_transaction(query, values, "one")
+        if rows is None:
             return await super().fetch_one(query, values)
-        return records[0] if records else None
+        return rows[0] if rows else None
 
     async def fetch_val(self, query, values=None, column=0):
-        records = self._read_outside_transaction(query, values, "one")
-        if records is None:
+        rows = self._read_outside_transaction(query, values, "one")
+        if rows is None:
             return await super().fetch_val(query, values, column)
-        return records[0][column] if records else None
+        return rows[0][column] if rows else None
 
-    def _read_outside_transaction(self, query, values, fetch: str) -> list[Record] | None:
+    def _read_outside_transaction(self, query, values, fetch: str) -> list[sqlite3.Row] | None:
         """On SQLite, a SELECT from a task that holds no connection (so is in no transaction) needs neither
         the pool nor databases' per-task locks: the backend reads it at once. None when it cannot."""
         if (
