@@ -12,6 +12,8 @@ import random
 import secrets
 import time
 
+from itsdangerous import TimestampSigner
+from itsdangerous.signer import SigningAlgorithm
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection
 
@@ -64,14 +66,30 @@ def csrf_token(connection: HTTPConnection) -> str:
     Keyed BLAKE2b is a MAC by design and built into Python; HMAC through OpenSSL 3 costs
     three times as much per call, on every page with a form.
     """
-    key = _csrf_key(connection.app.state.settings.secret_key)
+    key = derived_key("csrf", connection.app.state.settings.secret_key)
     return hashlib.blake2b(session_token(connection).encode(), key=key, digest_size=32).hexdigest()
 
 
 @functools.cache
-def _csrf_key(secret_key: str) -> bytes:
-    # BLAKE2b takes a key of at most 64 bytes: SHA-512 of the secret is one, however long the secret.
-    return hashlib.sha512(b"hxauth csrf:" + secret_key.encode()).digest()
+def derived_key(purpose: str, secret_key: str) -> bytes:
+    """A key of the secret key's for one purpose only (CSRF tokens, session cookies), derived once.
+
+    64 bytes, the most BLAKE2b takes: SHA-512 of the secret, however long the secret.
+    """
+    return hashlib.sha512(f"hxauth {purpose}:{secret_key}".encode()).digest()
+
+
+class Blake2bSignature(SigningAlgorithm):
+    """itsdangerous' signature as keyed BLAKE2b. Its default, HMAC-SHA1 through Python's `hmac` with the key
+    derived again on every call, cost each logged-in page 11 µs to check the cookie (BLAKE2b: 4)."""
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hashlib.blake2b(value, key=key, digest_size=32).digest()
+
+
+def cookie_signer(secret_key: str) -> TimestampSigner:
+    """The session cookie's signer: a timestamped BLAKE2b MAC under a key used for nothing else."""
+    return TimestampSigner(derived_key("session", secret_key), key_derivation="none", algorithm=Blake2bSignature())
 
 
 async def log_in(connection: HTTPConnection, user: User) -> None:

@@ -73,12 +73,14 @@ class ResponseHeaders:
 
 
 class SessionCookie:
-    """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS."""
+    """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS,
+    and a faster signature (`auth.cookie_signer`)."""
 
     def __init__(self, app, secret_key: str, max_age: int):
         options = dict(secret_key=secret_key, max_age=max_age, same_site="lax")
         self.plain = SessionMiddleware(app, session_cookie="session", **options)
         self.secure = SessionMiddleware(app, session_cookie="__Host-session", https_only=True, **options)
+        self.plain.signer = self.secure.signer = auth.cookie_signer(secret_key)
 
     async def __call__(self, scope, receive, send):
         middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
