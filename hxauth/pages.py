@@ -1,6 +1,5 @@
 """Rendering: a whole page for browsers and boosted navigations, one block of it for htmx swaps."""
 
-from functools import partial
 from pathlib import Path
 
 import jinja2
@@ -38,11 +37,25 @@ def wants_fragment(request: Request) -> bool:
     return headers.get("hx-request") == "true" and headers.get("hx-request-type") == "partial"
 
 
+class CSRFToken:
+    """`{{ csrf_token }}`, computed only where a template writes it: on a first visit it issues a session
+    token, which a page without a form should not."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: Request):
+        self.request = request
+
+    def __str__(self) -> str:
+        return auth.csrf_token(self.request)
+
+    __html__ = __str__  # what Jinja's autoescape calls; the token is hex, nothing to escape
+
+
 def render(request: Request, name: str, context: dict | None = None, *, block: str | None = None, status_code: int = 200, headers=None) -> Response:
     """The page `name`, or only its `block` when htmx asked for a fragment."""
     template = environment.get_template(name)
-    # csrf_token() is computed only by the pages that have a form (it issues a session token on a first visit).
-    context = {"request": request, "csrf_token": partial(auth.csrf_token, request), **(context or {})}
+    context = {"request": request, "user": request.user, "csrf_token": CSRFToken(request), **(context or {})}
     if block and wants_fragment(request):
         html = environment.concat(template.blocks[block](template.new_context({**context, "fragment": True})))
     else:
