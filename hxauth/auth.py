@@ -19,13 +19,16 @@ from starlette.requests import HTTPConnection
 
 from hxauth.accounts import User
 
+LOGGED_IN = AuthCredentials(["authenticated"])  # request.auth of every logged-in request (nothing changes it)
 # Touch last_seen_at at most this often: the idle expiry needs no write per request.
 TOUCH_INTERVAL = 60
 
 
 class AuthenticatedUser(BaseUser):
-    def __init__(self, user: User):
-        self.id, self.name, self.email = user.id, user.name, user.email
+    """`request.user` for a live session: the user's id, name and email, as the session query returns them."""
+
+    def __init__(self, id: int, name: str, email: str):
+        self.id, self.name, self.email = id, name, email
 
     @property
     def is_authenticated(self) -> bool:
@@ -142,6 +145,5 @@ class SessionBackend(AuthenticationBackend):
             return None
         if now - row["last_seen_at"] >= TOUCH_INTERVAL:
             await state.db.execute(state.queries.touch_session, {"token_hash": token_hash, "now": now})
-        user = User(id=row["id"], name=row["name"], email=row["email"])
-        return AuthCredentials(["authenticated"]), AuthenticatedUser(user)
+        return LOGGED_IN, AuthenticatedUser(row["id"], row["name"], row["email"])
 
