@@ -139,3 +139,13 @@ async def test_failures_are_also_limited_per_client_across_accounts(tmp_path):
         for number in range(3):
             await log_in(client, email=f"guess{number}@example.com", password="wrong password here")
         assert (await log_in(client, email="another@example.com")).status_code == 429
+
+
+async def test_what_one_visitor_typed_never_shows_in_the_next_visitors_form(app, user):
+    """Form fields are rendered once per distinct set of arguments (hxauth.pages): never shared across values."""
+    async with make_client(app) as first, make_client(app) as second:
+        failed = await log_in(first, email="typed-by-first@example.com", password="wrong password here")
+        assert 'value="typed-by-first@example.com"' in failed.text and "Invalid email or password." in failed.text
+        blank = await second.get("/accounts/login")
+        assert "typed-by-first" not in blank.text and "Invalid email" not in blank.text
+        assert 'id="email" name="email" type="email" value=""' in blank.text
