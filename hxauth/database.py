@@ -289,7 +289,8 @@ class Database(databases.Database):
             isinstance(query, str)
             and isinstance(self._backend, SQLiteBackend)
             and self._global_connection is None
-            and self._connection_map.get(asyncio.current_task()) is None  # databases' "this task's connection"
+            # databases' "this task's connection": when no task holds one, no need to ask which task this is
+            and (not self._connection_map or self._connection_map.get(asyncio.current_task()) is None)
         ):
             return self._backend.read(RawQuery(query, values or {}), fetch)
         return None
