@@ -5,7 +5,10 @@ import hashlib
 import json
 import time
 
+from itsdangerous import TimestampSigner
+
 from conftest import HX, count, csrf_token, log_in, make_client, make_settings
+from hxauth.auth import cookie_signer
 
 
 def cookie_payload(client) -> dict:
@@ -64,6 +67,16 @@ async def test_a_forged_cookie_is_anonymous(client, user):
     forged = base64.b64encode(json.dumps({"token": "x" * 43}).encode()).decode()
     client.cookies.set("session", forged + ".AAAA.BBBB")
     assert "You are not logged in" in (await client.get("/")).text
+
+
+async def test_a_live_token_signed_with_another_key_or_another_algorithm_is_anonymous(logged_in, settings):
+    """The cookie's signature (keyed BLAKE2b under a key derived from SECRET_KEY) is what lets it in."""
+    payload = logged_in.cookies["session"].split(".")[0].encode()  # a live session's token
+    for signer in (cookie_signer("another-" + "k" * 40), TimestampSigner(settings.secret_key)):  # Starlette's default
+        logged_in.cookies.set("session", signer.sign(payload).decode())
+        assert "You are not logged in" in (await logged_in.get("/")).text
+    logged_in.cookies.set("session", cookie_signer(settings.secret_key).sign(payload).decode())
+    assert "Hi Ann!" in (await logged_in.get("/")).text
 
 
 async def test_the_cookie_is_httponly_and_samesite_lax(client, user):
