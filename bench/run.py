@@ -6,8 +6,8 @@ then drives both servers with a load generator over loopback: wrk where
 installed, else bench/loadgen.py, on other CPUs than the servers' for the page
 targets (with 2 CPUs or more). Every round measures every target in turn, each
 page between two runs of the floor; the table shows the median of the rounds,
-and each page's ratio to the floor measured around it (logins: to the raw
-Argon2 verify time, measured in-process).
+and each page's ratio to the floor measured around it (logins: to raw Argon2
+verifies timed in-process just before and after them).
 Writes bench/results/latest.{md,json}; docs/performance.md explains the figures.
 
     python -m bench [--rounds 3] [--duration 5] [--loadgen wrk|python] [--out DIR]
