@@ -162,3 +162,12 @@ async def test_signups_are_limited_per_client(tmp_path):
 async def test_boosted_signup_form_submission_gets_hx_location(client):
     response = await sign_up(client, headers=BOOSTED)
     assert response.headers["hx-location"] == "/accounts/login"
+
+
+async def test_a_blank_form_ties_the_password_hint_to_its_field_and_marks_nothing_invalid(client):
+    """The blank form's fields are rendered once and shared (hxauth.pages): they must carry no one's errors."""
+    await sign_up(client, name="", email="nope", password="")  # a form full of errors first
+    response = await client.get("/accounts/signup")
+    assert 'id="password-hint"' in response.text and 'aria-describedby="password-hint"' in response.text
+    assert "aria-invalid" not in response.text and 'class="error"' not in response.text
+    assert " autofocus" not in response.text
