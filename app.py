@@ -12,9 +12,11 @@ from starlette.staticfiles import StaticFiles
 
 from hxauth import errors
 from hxauth.auth import SessionBackend
-from hxauth.database import Queries, migrate, open_database, wait_for_database
+from hxauth.database import open_database, wait_for_database
+from hxauth.migrations import migrate
 from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie
 from hxauth.passwords import Hasher
+from hxauth.queries import Queries
 from hxauth.settings import ROOT, ConfigError, Settings
 from routes import routes
 
@@ -26,7 +28,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _log_to_stderr()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
-    db = open_database(settings)
+    db = open_database(settings.database_url, timeout=settings.database_timeout, pool_size=settings.database_pool_size)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

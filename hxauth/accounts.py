@@ -5,7 +5,7 @@ import re
 import time
 import unicodedata
 
-from hxauth.database import is_unique_violation
+from hxauth.faults import is_unique_violation
 from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
 
 NAME_MAX_LENGTH = 100

@@ -2,18 +2,32 @@
 
 import argparse
 import asyncio
+import contextlib
 import getpass
-import re
 import sys
 
 from hxauth import accounts, auth, rate_limits
-from hxauth.database import SQL, Database, MigrationFailed, Queries, is_database_fault, migrate
+from hxauth.database import DatabaseUnavailable, open_database, wait_for_database
+from hxauth.faults import is_database_fault
+from hxauth.migrations import MIGRATIONS, MigrationFailed, migrate, new_migration
 from hxauth.passwords import Hasher
+from hxauth.queries import Queries
 from hxauth.settings import ConfigError, Settings
 
 
+@contextlib.asynccontextmanager
+async def _database(settings: Settings):
+    """The app's database with the app's settings: the same timeouts, the same wait at start."""
+    db = open_database(settings.database_url, timeout=settings.database_timeout, pool_size=settings.database_pool_size)
+    try:
+        await wait_for_database(db, settings.database_wait_seconds)
+        yield db
+    finally:
+        await db.disconnect()
+
+
 async def _migrate(settings: Settings) -> int:
-    async with Database(settings.database_url) as db:
+    async with _database(settings) as db:
         applied = await migrate(db)
     print("\n".join(f"applied {version}" for version in applied) or "nothing to apply: the database is up to date")
     return 0
@@ -22,7 +36,7 @@ async def _migrate(settings: Settings) -> int:
 async def _cleanup(settings: Settings) -> int:
     queries = Queries()
     longest = max(settings.login_account_window, settings.login_client_window, settings.signup_window)
-    async with Database(settings.database_url) as db:
+    async with _database(settings) as db:
         sessions = await auth.delete_expired_sessions(db, queries, settings)
         hits = await rate_limits.delete_old(db, queries, longest)
     print(f"removed {sessions} expired sessions and {hits} old rate-limit records")
@@ -30,14 +44,12 @@ async def _cleanup(settings: Settings) -> int:
 
 
 def _new_migration(name: str) -> int:
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
-        print("hxauth: give the migration a name, e.g. add_users_last_login", file=sys.stderr)
+    try:
+        path = new_migration(name, MIGRATIONS)
+    except ValueError as error:
+        print(f"hxauth: {error}", file=sys.stderr)
         return 2
-    numbers = [int(path.name[:4]) for path in (SQL / "migrations").glob("[0-9][0-9][0-9][0-9]_*.sql")]
-    path = SQL / "migrations" / f"{max(numbers, default=0) + 1:04d}_{slug}.sql"
-    path.write_text(f"-- {name}\n-- One statement per `;` at a line end. For PostgreSQL-only SQL, add {path.stem}.postgresql.sql.\n")
-    print(path.relative_to(SQL.parent))
+    print(path)
     return 0
 
 
@@ -48,7 +60,7 @@ async def _create_user(settings: Settings, name: str, email: str, password: str)
             print(f"hxauth: {field}: {message}", file=sys.stderr)
         return 2
     hasher = Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, 1)
-    async with Database(settings.database_url) as db:
+    async with _database(settings) as db:
         await migrate(db)
         try:
             user_id = await accounts.register_user(db, Queries(), hasher, password=password, **values)
@@ -89,10 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     except MigrationFailed as error:
         print(f"hxauth: {error}", file=sys.stderr)
         return 1
+    except DatabaseUnavailable as error:
+        print(f"hxauth: {error}", file=sys.stderr)
+        return 1
     except Exception as error:
         if not is_database_fault(error):
             raise
-        print(f"hxauth: cannot use the database at {Database(settings.database_url).url.obscure_password}: {error}", file=sys.stderr)
+        print(f"hxauth: the database failed: {error}", file=sys.stderr)
         return 1
 
 

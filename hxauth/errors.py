@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 
 from hxauth import pages
 from hxauth.audit import request_id
-from hxauth.database import is_database_fault
+from hxauth.faults import is_database_fault
 from hxauth.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("hxauth")

@@ -5,7 +5,7 @@ import logging
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from hxauth.database import pending_migrations
+from hxauth.migrations import pending_migrations
 
 log = logging.getLogger("hxauth")
 

@@ -48,12 +48,12 @@ def database_url(tmp_path) -> str:
 @pytest.fixture
 async def unreachable_database():
     """A database object whose server is gone: every query fails to connect."""
-    from hxauth.database import Database
+    from hxauth.database import open_database
 
     if POSTGRES:
-        database = Database("postgresql://postgres@127.0.0.1:9/test", min_size=0)  # port 9: nothing listens
+        database = open_database("postgresql://postgres@127.0.0.1:9/test", min_size=0)  # port 9: nothing listens
     else:
-        database = Database("sqlite:////nonexistent/folder/hxauth.db")
+        database = open_database("sqlite:////nonexistent/folder/hxauth.db")
     await database.connect()
     yield database
     await database.disconnect()

@@ -9,12 +9,12 @@ import pytest
 
 from conftest import database_url as url_for_tests
 from hxauth import cli
-from hxauth.database import Database
+from hxauth.database import open_database
 
 
 def fetch_one(url: str, sql: str):
     async def query():
-        async with Database(url) as db:
+        async with open_database(url) as db:
             return await db.fetch_one(sql)
 
     return asyncio.run(query())
@@ -60,7 +60,7 @@ def test_create_user_applies_the_password_rules(database_url, monkeypatch, capsy
 def test_new_migration_creates_the_next_numbered_file(tmp_path, monkeypatch, capsys):
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "0007_existing.sql").write_text("")
-    monkeypatch.setattr(cli, "SQL", tmp_path)
+    monkeypatch.setattr(cli, "MIGRATIONS", tmp_path / "migrations")
     assert cli.main(["new-migration", "Add users: last login!"]) == 0
     assert (tmp_path / "migrations" / "0008_add_users_last_login.sql").exists()
 
@@ -70,7 +70,7 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_WAIT_SECONDS", "0")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert cli.main(["migrate"]) == 1
-    assert "cannot use the database" in capsys.readouterr().err
+    assert "cannot reach the database at postgresql://postgres@127.0.0.1:9/test after 0 s" in capsys.readouterr().err
 
 
 def test_help_explains_each_command():
@@ -83,8 +83,8 @@ def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_ur
     import time
 
     async def seed():
-        async with Database(database_url) as db:
-            from hxauth.database import migrate
+        async with open_database(database_url) as db:
+            from hxauth.migrations import migrate
 
             await migrate(db)
             user = await db.fetch_val(

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from conftest import HX, PASSWORD, count, csrf_token, make_client, make_settings, sqlite_only
-from hxauth.database import Database
+from hxauth.database import open_database
 
 pytestmark = sqlite_only
 
@@ -39,7 +39,7 @@ async def test_a_database_locked_beyond_the_timeout_gets_503_and_nothing_half_wr
 
 
 async def test_a_read_only_database_gets_503(app, user, tmp_path):
-    read_only = Database(f"sqlite:///file:{tmp_path / 'hxauth.db'}?mode=ro", uri=True)
+    read_only = open_database(f"sqlite:///{tmp_path / 'hxauth.db'}?mode=ro")
     await read_only.connect()
     async with make_client(app) as client:
         token = await csrf_token(client)
@@ -58,7 +58,7 @@ async def test_a_full_disk_gets_503(tmp_path):
 
 
 async def _fill_the_disk(app, tmp_path):
-    full = Database(f"sqlite:///{tmp_path / 'hxauth.db'}")
+    full = open_database(f"sqlite:///{tmp_path / 'hxauth.db'}")
     await full.connect()
     async with full.connection() as connection:  # this connection goes back to the pool, still capped
         pages = await connection.fetch_val("PRAGMA page_count")
