@@ -1,10 +1,10 @@
-"""The database: per-connection SQLite settings, migrations, named queries."""
+"""The database layer on both databases: one row type, row counts, transactions, named queries, migrations."""
 
 import asyncio
 
 import pytest
 
-from conftest import count, database_url, sqlite_only
+from conftest import count, create_user, database_url
 from hxauth.database import open_database
 from hxauth.migrations import MigrationFailed, migrate, migrations
 from hxauth.queries import Queries
@@ -22,24 +22,6 @@ async def test_foreign_keys_are_enforced_through_the_apps_own_database(app):
     with pytest.raises(Exception, match="(?i)foreign key"):
         await app.state.db.execute(app.state.queries.insert_session, {"token_hash": "t", "user_id": 999, "now": 1})
     assert await count(app, "SELECT count(*) FROM sessions") == 0
-
-
-@sqlite_only
-async def test_every_pooled_connection_has_the_pragmas(app):
-    """databases 0.9 opens a fresh connection per acquire; ours must all carry the settings."""
-    db = app.state.db
-
-    async def pragmas():
-        async with db.connection() as connection:
-            await asyncio.sleep(0.01)  # hold it, so the others need connections of their own
-            return (
-                await connection.fetch_val("PRAGMA foreign_keys"),
-                await connection.fetch_val("PRAGMA busy_timeout"),
-                await connection.fetch_val("PRAGMA journal_mode"),
-            )
-
-    results = await asyncio.gather(*[asyncio.create_task(pragmas()) for _ in range(6)])
-    assert set(results) == {(1, 5000, "wal")}
 
 
 async def test_migrations_are_recorded_and_applied_once(app):
@@ -91,3 +73,73 @@ async def test_start_up_waits_for_the_database_then_gives_a_clear_message():
     with pytest.raises(DatabaseUnavailable, match=r"cannot reach the database at postgresql://postgres@127.0.0.1:9/test after 1 s"):
         await wait_for_database(gone, 1)
     await gone.disconnect()
+
+
+async def test_a_row_reads_the_same_on_both_databases(app, user):
+    """row["name"], row.name, row[1] and dict(row), from a named query and from plain SQL alike."""
+    db, queries = app.state.db, app.state.queries
+    named = await db.fetch_one(queries.get_user_by_email, {"email": "ann@example.com"})
+    plain = await db.fetch_one("SELECT id, name, email, password_hash FROM users WHERE email = :email", {"email": "ann@example.com"})
+    for row in (named, plain):
+        assert row["name"] == row.name == row[1] == dict(row)["name"] == row._mapping["name"] == "Ann"
+        assert list(dict(row)) == ["id", "name", "email", "password_hash"]
+        assert tuple(row)[:3] == (user["id"], "Ann", "ann@example.com") and len(row) == 4
+    with pytest.raises(AttributeError, match="no column 'nope'"):
+        named.nope
+    rows = await db.fetch_all("SELECT name FROM users ORDER BY name")
+    assert [row.name for row in rows] == ["Ann"]
+
+
+async def test_execute_returns_how_many_rows_changed(app):
+    db = app.state.db
+    for number in range(3):
+        await create_user(app, name=f"U{number}", email=f"u{number}@example.com")
+    assert await db.execute("UPDATE users SET name = :name WHERE email LIKE :pattern", {"name": "X", "pattern": "u%"}) == 3
+    assert await db.execute("DELETE FROM users WHERE email = :email", {"email": "u0@example.com"}) == 1
+    assert await db.execute("DELETE FROM users WHERE email = :email", {"email": "nobody@example.com"}) == 0
+
+
+async def test_a_transaction_sees_its_own_writes_others_see_them_only_after_commit(app, user):
+    db = app.state.db
+    outside = []
+    async with db.transaction():
+        await db.execute("UPDATE users SET name = :name", {"name": "Changed"})
+        assert await db.fetch_val("SELECT name FROM users") == "Changed"
+        outside.append(await asyncio.create_task(db.fetch_val("SELECT name FROM users")))
+    assert outside == ["Ann"]
+    assert await db.fetch_val("SELECT name FROM users") == "Changed"
+
+
+async def test_a_failed_transaction_leaves_nothing_and_the_database_stays_usable(app, user):
+    db = app.state.db
+    for _ in range(6):  # more than the SQLite pool holds: a connection kept by a failed transaction would show
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute("DELETE FROM users")
+                raise RuntimeError("changed my mind")
+    assert await count(app, "SELECT count(*) FROM users") == 1
+
+
+async def test_a_savepoint_rolls_back_alone(app, user):
+    db = app.state.db
+    async with db.transaction():
+        await db.execute("UPDATE users SET name = :name", {"name": "Outer"})
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute("UPDATE users SET name = :name", {"name": "Inner"})
+                raise RuntimeError
+    assert await db.fetch_val("SELECT name FROM users") == "Outer"
+
+
+async def test_query_names_must_be_identifiers(tmp_path):
+    (tmp_path / "a.sql").write_text("-- name: get-thing\n-- Returns it.\nSELECT 1;\n")
+    with pytest.raises(ValueError, match="get-thing"):
+        Queries(tmp_path)
+
+
+def test_a_named_query_is_spelled_for_each_database_once():
+    from hxauth.queries import Query
+
+    query = Query.parse("q", "SELECT CAST(:b AS text), :a, :b, z::text FROM t WHERE x = '::' AND y = :a")
+    assert query.postgresql == "SELECT CAST($1 AS text), $2, $1, z::text FROM t WHERE x = '::' AND y = $2"
+    assert query.parameters == ("b", "a")
