@@ -164,15 +164,19 @@ async def client(app):
 # Users: made through hxauth.accounts, as signup makes them, never through the signup form or raw SQL.
 
 
+async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None) -> int:
+    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id."""
+    fast = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
+    return await accounts.register_user(db, queries or Queries(), hasher or fast, name=name, email=email, password=password)
+
+
 async def create_user(app, name="Ann", email="ann@example.com", password=PASSWORD) -> int:
-    """A new account on `app`'s database, or on a real server's (a `Server` from running_server); its id."""
-    details = {"name": name, "email": email, "password": password}
+    """A new account on `app`'s database with its hasher, or on a real server's (a `Server` from running_server); its id."""
     if isinstance(app, Server):
-        hasher = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
         async with open_database(app.database_url) as db:
-            return await accounts.register_user(db, Queries(), hasher, **details)
+            return await create_user_in(db, name, email, password)
     state = app.state
-    return await accounts.register_user(state.db, state.queries, state.hasher, **details)
+    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher)
 
 
 @pytest.fixture
