@@ -72,15 +72,17 @@ async def submit(client, page: str, data: dict | None = None, *, action: str | N
 
     The post carries the form's hidden fields (its csrf_token, a login form's
     `next`) and `data` on top; a value of None leaves that field out. It goes to
-    the form's action, or to `action` (with the token of the page's form for it,
-    or of its first form: the token is the session's, the same in every form).
-    `client` is an httpx.AsyncClient: in-process (make_client) or on a real server.
+    the form's action, or to `action`: with that form's hidden fields if the page
+    has a form for it, else with only the token of its first form (the token is
+    the session's, the same in every form). `client` is an httpx.AsyncClient,
+    in-process (make_client) or on a real server.
     """
     forms = post_forms(await client.get(page))
-    form = next((form for form in forms if form.action == action), forms[0])
-    fields = {**form.hidden, **(data or {})}
+    form = next((form for form in forms if form.action == (action or form.action)), None)
+    hidden = form.hidden if form else {"csrf_token": forms[0].hidden["csrf_token"]}
+    fields = {**hidden, **(data or {})}
     return await client.post(
-        action or form.action, data={name: value for name, value in fields.items() if value is not None}, headers=headers
+        action or forms[0].action, data={name: value for name, value in fields.items() if value is not None}, headers=headers
     )
 
 

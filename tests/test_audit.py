@@ -47,7 +47,7 @@ async def test_no_password_token_or_cookie_is_ever_logged(client, user, caplog):
     await log_in(client)
     token = await csrf_token(client, "/accounts/logout")
     cookie = client.cookies["session"]
-    await client.post("/accounts/logout", data={"csrf_token": token})
+    await submit(client, "/accounts/logout")
     text = caplog.text
     assert caplog.records
     for secret in (PASSWORD, "wrong password here", cookie, cookie.split(".")[0], token):

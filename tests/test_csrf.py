@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import HX, PASSWORD, count, csrf_token
+from conftest import HX, PASSWORD, count, csrf_token, log_in, submit
 
 POSTS = ["/accounts/signup", "/accounts/login", "/accounts/logout"]
 
@@ -58,20 +58,16 @@ async def test_a_post_from_another_origin_gets_403_even_with_the_token(client, u
 
 
 async def test_same_origin_browser_posts_pass(client, user):
-    token = await csrf_token(client)
-    data = {"csrf_token": token, "email": user["email"], "password": PASSWORD}
     headers = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
-    assert (await client.post("/accounts/login", data=data, headers=headers)).status_code == 303
+    assert (await log_in(client, headers=headers)).status_code == 303
 
 
 async def test_the_token_changes_at_login_and_logout(client, user):
-    from conftest import log_in
-
     anonymous = await csrf_token(client)
     await log_in(client)
     logged_in = await csrf_token(client, "/accounts/logout")
     assert logged_in != anonymous
-    await client.post("/accounts/logout", data={"csrf_token": logged_in})
+    await submit(client, "/accounts/logout")
     assert await csrf_token(client) not in (anonymous, logged_in)
 
 
