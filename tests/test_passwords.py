@@ -82,6 +82,8 @@ async def test_pages_are_served_while_a_login_is_hashing(app, client, user, held
 
 
 async def test_hashing_concurrency_is_bounded(make_app, held_verifies, monkeypatch):
+    """Five logins at once with room for two: two verifies start, and each time one is let finish exactly one more
+    starts, beside one other. Without the bound all five start at once (with room for five: [1, 2, 3, 4, 5])."""
     app = await make_app(hash_concurrency=2)
     await create_user(app)
     hasher, at_the_hasher = app.state.hasher, asyncio.Event()
