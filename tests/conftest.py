@@ -1,37 +1,63 @@
-"""Fixtures: an app on a fresh database per test, an async client, users, and htmx headers.
+"""Fixtures: an app on a fresh database per test, async clients, users, and htmx headers.
 
 The suite runs on a fresh SQLite file per test, or, with TEST_DATABASE_URL set
 to a PostgreSQL URL, on that database with its schema emptied before each test.
+Form submission and the real-server runner are in tests/helpers.py (re-exported here).
 """
 
 import asyncio
 import contextlib
+import dataclasses
 import os
-import re
-import subprocess
-import sys
-import time
-from pathlib import Path
+import shutil
+import tempfile
+
+# Importing app.py builds its module-level app from the environment. Give that app a secret and a database
+# outside the checkout first, so that a test run neither reads the shell's settings (ENV=production, a real
+# DATABASE_URL) nor writes var/secret_key. Subprocesses (running_server) get their own values.
+_SCRATCH = tempfile.mkdtemp(prefix="hxauth-tests-")
+IMPORT_ENVIRONMENT = {
+    "ENV": "development",
+    "SECRET_KEY": "import-" + "i" * 40,
+    "DATABASE_URL": f"sqlite:///{_SCRATCH}/never-opened.db",
+}
+os.environ.update(IMPORT_ENVIRONMENT)
 
 import httpx
 import pytest
 
 from app import create_app
+from helpers import (  # re-exported: tests import them from conftest
+    CSRF_FIELD,
+    FAST_ARGON2,
+    POSTGRES,
+    TEST_DATABASE_URL,
+    Form,
+    Server,
+    csrf_token,
+    database_url,
+    free_port,
+    post_forms,
+    running_server,
+    submit,
+)
 from hxauth import accounts
+from hxauth.database import open_database
+from hxauth.passwords import Hasher
+from hxauth.queries import Queries
 from hxauth.settings import Settings
 
-# Cheap Argon2 parameters: the tests check behaviour, not cost.
-FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 PASSWORD = "correct horse battery staple"
 HX = {"HX-Request": "true", "HX-Request-Type": "partial"}  # an hx-post swapping one element
 BOOSTED = {"HX-Request": "true", "HX-Request-Type": "full", "HX-Boosted": "true"}
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+CLIENT = ("203.0.113.7", 5000)  # where make_client's requests come from, unless told otherwise
 
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-POSTGRES = TEST_DATABASE_URL.startswith(("postgresql:", "postgres:"))
 # Tests of SQLite's own files and connection settings: deselected (not skipped) on the PostgreSQL pass.
 sqlite_only = pytest.mark.sqlite_only
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 def unavailable(reason: str):
@@ -41,27 +67,7 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
-def database_url(tmp_path) -> str:
-    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'hxauth.db'}"
-
-
-@pytest.fixture
-async def unreachable_database():
-    """A database object whose server is gone: every query fails to connect."""
-    from hxauth.database import open_database
-
-    if POSTGRES:
-        database = open_database("postgresql://postgres@127.0.0.1:9/test", min_size=0)  # port 9: nothing listens
-    else:
-        database = open_database("sqlite:////nonexistent/folder/hxauth.db")
-    await database.connect()
-    yield database
-    await database.disconnect()
-
-
-def make_settings(tmp_path, **overrides) -> Settings:
-    values = {"database_url": database_url(tmp_path), "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
-    return Settings(**{**values, **overrides})
+# The PostgreSQL pass: one database, its schema emptied before each test.
 
 
 async def _empty_postgres_schema():
@@ -100,19 +106,52 @@ async def clean_database():
 
 
 @pytest.fixture
+async def unreachable_database():
+    """A database object whose server is gone: every query fails to connect."""
+    if POSTGRES:
+        database = open_database("postgresql://postgres@127.0.0.1:9/test", min_size=0)  # port 9: nothing listens
+    else:
+        database = open_database("sqlite:////nonexistent/folder/hxauth.db")
+    await database.connect()
+    yield database
+    await database.disconnect()
+
+
+# Apps and clients.
+
+
+def make_settings(tmp_path, **overrides) -> Settings:
+    values = {"database_url": database_url(tmp_path), "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
+    return Settings(**{**values, **overrides})
+
+
+@pytest.fixture
 def settings(tmp_path):
     return make_settings(tmp_path)
 
 
 @pytest.fixture
-async def app(settings):
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
+async def make_app(settings):
+    """`app = await make_app(login_account_limit=3)`: an app with `settings` and these overrides, started
+    (migrated, connected); every app made is shut down at the end of the test. All share the test's database."""
+    async with contextlib.AsyncExitStack() as running:
+
+        async def make(**overrides):
+            app = create_app(dataclasses.replace(settings, **overrides))
+            await running.enter_async_context(app.router.lifespan_context(app))
+            return app
+
+        yield make
 
 
-def make_client(app, base_url="http://testserver") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app, raise_app_exceptions=False, client=("203.0.113.7", 5000))
+@pytest.fixture
+async def app(make_app):
+    return await make_app()
+
+
+def make_client(app, base_url="http://testserver", client=CLIENT) -> httpx.AsyncClient:
+    """A browser talking to `app` in-process, from the address `client` (host, port)."""
+    transport = httpx.ASGITransport(app, raise_app_exceptions=False, client=client)
     return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 
@@ -122,15 +161,22 @@ async def client(app):
         yield client
 
 
-async def csrf_token(client, page="/accounts/login") -> str:
-    """The token a browser would find in the page's forms."""
-    response = await client.get(page)
-    return CSRF_FIELD.search(response.text).group(1)
+# Users: made through hxauth.accounts, as signup makes them, never through the signup form or raw SQL.
+
+
+async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None) -> int:
+    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id."""
+    fast = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
+    return await accounts.register_user(db, queries or Queries(), hasher or fast, name=name, email=email, password=password)
 
 
 async def create_user(app, name="Ann", email="ann@example.com", password=PASSWORD) -> int:
+    """A new account on `app`'s database with its hasher, or on a real server's (a `Server` from running_server); its id."""
+    if isinstance(app, Server):
+        async with open_database(app.database_url) as db:
+            return await create_user_in(db, name, email, password)
     state = app.state
-    return await accounts.register_user(state.db, state.queries, state.hasher, name=name, email=email, password=password)
+    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher)
 
 
 @pytest.fixture
@@ -140,9 +186,8 @@ async def user(app):
 
 
 async def log_in(client, email="ann@example.com", password=PASSWORD, headers=None, **extra):
-    token = await csrf_token(client)
-    data = {"csrf_token": token, "email": email, "password": password, **extra}
-    return await client.post("/accounts/login", data=data, headers=headers)
+    """Fill in and send the login form (extra fields, e.g. next=..., go with it)."""
+    return await submit(client, "/accounts/login", {"email": email, "password": password, **extra}, headers=headers)
 
 
 @pytest.fixture
@@ -155,49 +200,6 @@ async def logged_in(client, user):
 
 async def count(app, sql: str, values: dict | None = None) -> int:
     return await app.state.db.fetch_val(sql, values or {})
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(tmp_path, **settings):
-    """A real `uvicorn app:app` on a free port; yields its base URL. `settings` become environment variables."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(tmp_path),
-        "SECRET_KEY": "server-test-" + "s" * 40,
-        "ENV": "development",
-        **{name.upper(): str(value) for name, value in {**FAST_ARGON2, **settings}.items()},
-    }
-    log = tmp_path / f"server-{port}.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start:\n" + log.read_text())
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

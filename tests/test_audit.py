@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from conftest import PASSWORD, csrf_token, log_in, make_client, make_settings
+from conftest import PASSWORD, csrf_token, log_in, make_client, submit
 
 
 @pytest.fixture
@@ -19,12 +19,10 @@ def audit_lines(caplog):
 
 
 async def test_signup_login_failure_success_and_logout_are_logged(client, audit_lines):
-    token = await csrf_token(client, "/accounts/signup")
-    response = await client.post("/accounts/signup", data={"csrf_token": token, "name": "Bob", "email": "bob@example.com", "password": PASSWORD})
+    response = await submit(client, "/accounts/signup", {"name": "Bob", "email": "bob@example.com", "password": PASSWORD})
     await log_in(client, email="bob@example.com", password="wrong password here")
     await log_in(client, email="bob@example.com")
-    token = await csrf_token(client, "/accounts/logout")
-    await client.post("/accounts/logout", data={"csrf_token": token}, headers={"X-Request-ID": "trace-12345678"})
+    await submit(client, "/accounts/logout", headers={"X-Request-ID": "trace-12345678"})
 
     events = audit_lines()
     assert [e["event"] for e in events] == ["signup", "login.failure", "login.success", "logout"]
@@ -35,11 +33,9 @@ async def test_signup_login_failure_success_and_logout_are_logged(client, audit_
     assert events[3]["request_id"] == "trace-12345678"
 
 
-async def test_lockouts_are_logged(tmp_path, audit_lines):
-    from app import create_app
-
-    app = create_app(make_settings(tmp_path, login_account_limit=1))
-    async with app.router.lifespan_context(app), make_client(app) as client:
+async def test_lockouts_are_logged(make_app, audit_lines):
+    app = await make_app(login_account_limit=1)
+    async with make_client(app) as client:
         await log_in(client, email="x@example.com", password="wrong password here")
         await log_in(client, email="x@example.com", password="wrong password here")
     assert [e["event"] for e in audit_lines()] == ["login.failure", "login.locked"]
@@ -51,7 +47,7 @@ async def test_no_password_token_or_cookie_is_ever_logged(client, user, caplog):
     await log_in(client)
     token = await csrf_token(client, "/accounts/logout")
     cookie = client.cookies["session"]
-    await client.post("/accounts/logout", data={"csrf_token": token})
+    await submit(client, "/accounts/logout")
     text = caplog.text
     assert caplog.records
     for secret in (PASSWORD, "wrong password here", cookie, cookie.split(".")[0], token):

@@ -2,14 +2,16 @@
 
 import asyncio
 import io
+import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import database_url as url_for_tests
+from conftest import create_user_in, database_url as url_for_tests
 from hxauth import cli
 from hxauth.database import open_database
+from hxauth.migrations import migrate
 
 
 def fetch_one(url: str, sql: str):
@@ -66,7 +68,8 @@ def test_new_migration_creates_the_next_numbered_file(tmp_path, monkeypatch, cap
 
 
 def test_an_unreachable_database_is_a_clear_message(monkeypatch, capsys):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/test")
+    """The command waits DATABASE_WAIT_SECONDS for the database, as the app does at start-up; 0 here, so it says so at once."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/test")  # port 9: nothing listens
     monkeypatch.setenv("DATABASE_WAIT_SECONDS", "0")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert cli.main(["migrate"]) == 1
@@ -75,8 +78,11 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch, capsys):
 
 def test_help_explains_each_command():
     result = subprocess.run([sys.executable, "-m", "hxauth.cli", "--help"], capture_output=True, text=True, check=True)
-    for command in ("migrate", "new-migration", "create-user"):
-        assert command in result.stdout
+    listed = re.findall(r"^    (\S+)(?:\s+\S.*)?$", result.stdout, re.MULTILINE)  # argparse's command list, one per line
+    assert listed == ["migrate", "new-migration", "cleanup", "create-user"]
+    for command in listed:
+        explained = subprocess.run([sys.executable, "-m", "hxauth.cli", command, "--help"], capture_output=True, text=True)
+        assert explained.returncode == 0 and f"usage: hxauth {command}" in explained.stdout
 
 
 def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_url, capsys):
@@ -84,12 +90,8 @@ def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_ur
 
     async def seed():
         async with open_database(database_url) as db:
-            from hxauth.migrations import migrate
-
             await migrate(db)
-            user = await db.fetch_val(
-                "INSERT INTO users (name, email, password_hash, created_at) VALUES ('A', 'a@example.com', 'x', 0) RETURNING id"
-            )
+            user = await create_user_in(db)
             now = int(time.time())
             for token, created, seen in (("old", 0, 0), ("idle", now, now - 8 * 24 * 3600), ("live", now, now)):
                 await db.execute(

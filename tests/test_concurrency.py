@@ -4,14 +4,14 @@ import asyncio
 
 import httpx
 
-from conftest import CSRF_FIELD, PASSWORD, running_server
+from conftest import PASSWORD, csrf_token, running_server, submit
 
 LIMITS = {"signup_limit": 1000}
 
 
 async def signups(server, emails):
     async with httpx.AsyncClient(base_url=server, timeout=60) as browser:
-        token = CSRF_FIELD.search((await browser.get("/accounts/signup")).text).group(1)
+        token = await csrf_token(browser, "/accounts/signup")  # one browser, one token, many tabs posting at once
         posts = [
             browser.post("/accounts/signup", data={"csrf_token": token, "name": f"User {i}", "email": email, "password": PASSWORD})
             for i, email in enumerate(emails)
@@ -24,8 +24,7 @@ async def test_40_concurrent_signups_with_distinct_emails_all_succeed(tmp_path):
         responses = await signups(server, [f"user{i}@example.com" for i in range(40)])
         assert [r.status_code for r in responses] == [303] * 40
         async with httpx.AsyncClient(base_url=server) as browser:
-            token = CSRF_FIELD.search((await browser.get("/accounts/signup")).text).group(1)
-            retry = await browser.post("/accounts/signup", data={"csrf_token": token, "name": "X", "email": "USER7@example.com", "password": PASSWORD})
+            retry = await submit(browser, "/accounts/signup", {"name": "X", "email": "USER7@example.com", "password": PASSWORD})
             assert retry.status_code == 409  # each of the 40 really exists
 
 

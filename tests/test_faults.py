@@ -4,20 +4,16 @@ import sqlite3
 
 import pytest
 
-from conftest import HX, PASSWORD, count, csrf_token, make_client, make_settings, sqlite_only
+from conftest import HX, PASSWORD, count, csrf_token, make_client, sqlite_only
 from hxauth.database import open_database
 
 pytestmark = sqlite_only
 
 
 @pytest.fixture
-async def quick_app(tmp_path):
+async def quick_app(make_app):
     """The app with a 0.2 s lock timeout, so a lock held elsewhere turns into a 503 quickly."""
-    from app import create_app
-
-    app = create_app(make_settings(tmp_path, database_timeout=0.2))
-    async with app.router.lifespan_context(app):
-        yield app
+    return await make_app(database_timeout=0.2)
 
 
 async def test_a_database_locked_beyond_the_timeout_gets_503_and_nothing_half_written(quick_app, tmp_path):
@@ -49,15 +45,8 @@ async def test_a_read_only_database_gets_503(app, user, tmp_path):
     await read_only.disconnect()
 
 
-async def test_a_full_disk_gets_503(tmp_path):
-    from app import create_app
-
-    app = create_app(make_settings(tmp_path, signup_limit=1000))
-    async with app.router.lifespan_context(app):
-        await _fill_the_disk(app, tmp_path)
-
-
-async def _fill_the_disk(app, tmp_path):
+async def test_a_full_disk_gets_503(make_app, tmp_path):
+    app = await make_app(signup_limit=1000)
     full = open_database(f"sqlite:///{tmp_path / 'hxauth.db'}")
     await full.connect()
     async with full.connection() as connection:  # this connection goes back to the pool, still capped

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import BOOSTED, HX, PASSWORD, count, csrf_token, log_in, make_client, make_settings
+from conftest import BOOSTED, HX, PASSWORD, count, create_user, log_in, make_client, submit
 
 
 async def test_form_has_email_password_csrf_and_keeps_next(client):
@@ -20,8 +20,7 @@ async def test_login_starts_a_session_and_goes_home(client, user):
 
 
 async def test_htmx_login_answers_with_hx_location(client, user):
-    token = await csrf_token(client)
-    response = await client.post("/accounts/login", data={"csrf_token": token, "email": user["email"], "password": PASSWORD}, headers=HX)
+    response = await log_in(client, headers=HX)
     assert response.status_code == 200
     assert response.headers["hx-location"] == "/"
 
@@ -65,17 +64,13 @@ async def test_failed_login_keeps_the_email_but_not_the_password(client, user):
 
 @pytest.mark.parametrize("missing", ["email", "password"])
 async def test_missing_fields_get_422_not_500(client, user, missing):
-    token = await csrf_token(client)
-    data = {"csrf_token": token, "email": user["email"], "password": PASSWORD}
-    del data[missing]
-    response = await client.post("/accounts/login", data=data, headers=HX)
+    data = {"email": user["email"], "password": PASSWORD, missing: None}
+    response = await submit(client, "/accounts/login", data, headers=HX)
     assert response.status_code == 422
     assert f'id="{missing}-error"' in response.text
 
 
 async def test_a_password_over_72_bytes_is_not_truncated(client, app):
-    from conftest import create_user
-
     long_password = "a" * 80
     await create_user(app, email="long@example.com", password=long_password)
     assert (await log_in(client, email="long@example.com", password="a" * 72 + "b" * 8)).status_code == 422
@@ -86,8 +81,8 @@ async def test_logged_in_user_is_sent_home_from_the_form_and_the_post(logged_in)
     assert (await logged_in.get("/accounts/login")).headers["location"] == "/"
     response = await logged_in.get("/accounts/login", headers=HX)
     assert response.headers["hx-location"] == "/"
-    token = await csrf_token(logged_in, "/accounts/logout")
-    response = await logged_in.post("/accounts/login", data={"csrf_token": token, "email": "x@example.com", "password": "y"})
+    data = {"email": "x@example.com", "password": "y"}
+    response = await submit(logged_in, "/accounts/logout", data, action="/accounts/login")
     assert response.status_code == 303 and response.headers["location"] == "/"
 
 
@@ -96,14 +91,10 @@ async def test_boosted_login_gets_hx_location(client, user):
     assert response.headers["hx-location"] == "/"
 
 
-async def test_too_many_failures_get_429_with_retry_after_and_success_is_refused_meanwhile(tmp_path):
-    app_settings = make_settings(tmp_path, login_account_limit=3)
-    from app import create_app
-    from conftest import create_user
-
-    app = create_app(app_settings)
-    async with app.router.lifespan_context(app), make_client(app) as client:
-        await create_user(app)
+async def test_too_many_failures_get_429_with_retry_after_and_success_is_refused_meanwhile(make_app):
+    app = await make_app(login_account_limit=3)
+    await create_user(app)
+    async with make_client(app) as client:
         for _ in range(3):
             assert (await log_in(client, password="wrong password here")).status_code == 422
         response = await log_in(client, headers=HX)
@@ -111,31 +102,24 @@ async def test_too_many_failures_get_429_with_retry_after_and_success_is_refused
         assert 1 <= int(response.headers["retry-after"]) <= 15 * 60
         assert "Too many failed attempts" in response.text
         assert "<html" not in response.text
-        # Another client is not locked out: the owner can still log in from elsewhere.
-        transport_client = make_client(app)
-        transport_client._transport.client = ("198.51.100.9", 4000)
-        async with transport_client as other:
-            assert (await log_in(other)).status_code == 303
+    # Another client is not locked out: the owner can still log in from elsewhere.
+    async with make_client(app, client=("198.51.100.9", 4000)) as other:
+        assert (await log_in(other)).status_code == 303
 
 
-async def test_a_successful_login_clears_the_failures_of_that_account_and_client(tmp_path):
-    from app import create_app
-    from conftest import create_user
-
-    app = create_app(make_settings(tmp_path, login_account_limit=3))
-    async with app.router.lifespan_context(app), make_client(app) as client:
-        await create_user(app)
+async def test_a_successful_login_clears_the_failures_of_that_account_and_client(make_app):
+    app = await make_app(login_account_limit=3)
+    await create_user(app)
+    async with make_client(app) as client:
         for _ in range(2):
             await log_in(client, password="wrong password here")
         assert (await log_in(client)).status_code == 303
         assert await count(app, "SELECT count(*) FROM rate_limit_hits WHERE bucket LIKE :p", {"p": "login:%"}) == 0
 
 
-async def test_failures_are_also_limited_per_client_across_accounts(tmp_path):
-    from app import create_app
-
-    app = create_app(make_settings(tmp_path, login_client_limit=3))
-    async with app.router.lifespan_context(app), make_client(app) as client:
+async def test_failures_are_also_limited_per_client_across_accounts(make_app):
+    app = await make_app(login_client_limit=3)
+    async with make_client(app) as client:
         for number in range(3):
             await log_in(client, email=f"guess{number}@example.com", password="wrong password here")
         assert (await log_in(client, email="another@example.com")).status_code == 429

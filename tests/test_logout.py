@@ -1,6 +1,6 @@
 """/accounts/logout: a confirmation page (GET) and the logout itself (POST)."""
 
-from conftest import HX, count, csrf_token
+from conftest import HX, count, csrf_token, submit
 
 
 async def test_anonymous_get_goes_home(client):
@@ -17,8 +17,7 @@ async def test_logged_in_get_shows_a_page_with_a_post_form(logged_in):
 
 
 async def test_post_logs_out_and_goes_home(logged_in, app):
-    token = await csrf_token(logged_in, "/accounts/logout")
-    response = await logged_in.post("/accounts/logout", data={"csrf_token": token})
+    response = await submit(logged_in, "/accounts/logout")
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert "You are not logged in" in (await logged_in.get("/")).text
     assert await count(app, "SELECT count(*) FROM sessions") == 0

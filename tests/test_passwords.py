@@ -1,126 +1,140 @@
 """Passwords: Argon2id off the event loop, bounded, with a dummy verify and a rehash."""
 
 import asyncio
+import contextlib
 import threading
 
+import argon2
 import pytest
 
-from conftest import HX, create_user, log_in, make_client, make_settings
+from conftest import HX, create_user, log_in, make_client, make_settings, submit
 from hxauth.passwords import common_passwords, password_problem
 
 
-def spy_on_verify(app, before):
-    """Swap the app's argon2 PasswordHasher for one that calls `before(hash)` first, in the worker thread."""
-    current = app.state.hasher._hasher
+class Verifies:
+    """argon2-cffi's `PasswordHasher.verify` as the apps' Hashers call it, watched: the hash each call checks,
+    how many run at once, and (when `held`) each waits in its worker thread until the test lets it finish."""
 
-    class Spy(type(current)):
-        def verify(self, password_hash, password):
-            before(password_hash)
-            return super().verify(password_hash, password)
+    def __init__(self, held: bool):
+        self.held = held
+        self.hashes: list[str] = []
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+        self._finish = threading.Semaphore(0)
+        self._loop = asyncio.get_running_loop()
+        self._entries: asyncio.Queue[int] = asyncio.Queue()
 
-    app.state.hasher._hasher = Spy.from_parameters(current._parameters)
+    def wrap(self, verify):
+        def watched(hasher, password_hash, password):
+            with self._lock:
+                self.hashes.append(password_hash)
+                self.running += 1
+                self.most = max(self.most, self.running)
+                at_once = self.running
+            self._loop.call_soon_threadsafe(self._entries.put_nowait, at_once)
+            try:
+                if self.held:
+                    assert self._finish.acquire(timeout=30), "the test never let this verify finish"
+                return verify(hasher, password_hash, password)
+            finally:
+                with self._lock:
+                    self.running -= 1
+
+        return watched
+
+    async def started(self, number: int = 1) -> list[int]:
+        """Wait for `number` more verifies to start; how many were running as each one started."""
+        return [await asyncio.wait_for(self._entries.get(), 10) for _ in range(number)]
+
+    def finish(self, number: int = 1):
+        self._finish.release(number)
+
+
+def watch_verifies(monkeypatch, held: bool) -> Verifies:
+    verifies = Verifies(held)
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", verifies.wrap(argon2.PasswordHasher.verify))
+    return verifies
 
 
 @pytest.fixture
-def blocking_verify(app):
-    """Make every verify wait for `release`, and record how many run at once."""
-    entered, release = threading.Semaphore(0), threading.Event()
-    state = {"running": 0, "most": 0}
-    lock = threading.Lock()
-
-    def wait(password_hash):
-        with lock:
-            state["running"] += 1
-            state["most"] = max(state["most"], state["running"])
-        entered.release()
-        release.wait(timeout=30)
-        with lock:
-            state["running"] -= 1
-
-    spy_on_verify(app, wait)
-    yield entered, release, state
-    release.set()
+async def verifies(monkeypatch):
+    """Every argon2 verify in the test, recorded."""
+    return watch_verifies(monkeypatch, held=False)
 
 
-async def wait_for(semaphore: threading.Semaphore):
-    assert await asyncio.to_thread(semaphore.acquire, timeout=10)
+@pytest.fixture
+async def held_verifies(monkeypatch):
+    """Every argon2 verify in the test, held until `finish()`."""
+    verifies = watch_verifies(monkeypatch, held=True)
+    yield verifies
+    verifies.finish(100)  # nothing stays blocked in a worker thread if the test failed half-way
 
 
-async def test_pages_are_served_while_a_login_is_hashing(app, client, user, blocking_verify):
-    entered, release, _ = blocking_verify
+async def test_pages_are_served_while_a_login_is_hashing(app, client, user, held_verifies):
     login = asyncio.create_task(log_in(client))
-    await wait_for(entered)  # the verify is running now, and waiting
+    await held_verifies.started()  # the verify is running now, and waiting
     async with make_client(app) as other:
         page = await other.get("/")
     assert page.status_code == 200
     assert not login.done()  # the page was served while the hash was still in progress
-    release.set()
+    held_verifies.finish()
     assert (await login).status_code == 303
 
 
-async def test_hashing_concurrency_is_bounded(tmp_path):
-    from app import create_app
+async def test_hashing_concurrency_is_bounded(make_app, held_verifies, monkeypatch):
+    """Five logins at once with room for two: two verifies start, and each time one is let finish exactly one more
+    starts, beside one other. Without the bound all five start at once (with room for five: [1, 2, 3, 4, 5])."""
+    app = await make_app(hash_concurrency=2)
+    await create_user(app)
+    hasher, at_the_hasher = app.state.hasher, asyncio.Event()
+    verify, arrived = hasher.verify, []
 
-    app = create_app(make_settings(tmp_path, hash_concurrency=2))
-    async with app.router.lifespan_context(app):
-        await create_user(app)
-        entered, release = threading.Semaphore(0), threading.Event()
-        running, most, lock = [0], [0], threading.Lock()
+    async def counted_verify(*args):
+        arrived.append(1)
+        if len(arrived) == 5:
+            at_the_hasher.set()
+        return await verify(*args)
 
-        def wait(password_hash):
-            with lock:
-                running[0] += 1
-                most[0] = max(most[0], running[0])
-            entered.release()
-            release.wait(timeout=30)
-            with lock:
-                running[0] -= 1
-
-        spy_on_verify(app, wait)
-        clients = [make_client(app) for _ in range(5)]
-        logins = [asyncio.create_task(log_in(c)) for c in clients]
-        await wait_for(entered)
-        await wait_for(entered)
-        limiter = app.state.hasher._limiter
-        for _ in range(200):  # the other three queue on the limiter, not in threads
-            if limiter.statistics().tasks_waiting == 3:
-                break
-            await asyncio.sleep(0.01)
-        assert limiter.statistics().tasks_waiting == 3
-        assert running[0] == 2
-        release.set()
-        assert [r.status_code for r in await asyncio.gather(*logins)] == [303] * 5
-        assert most[0] == 2
-        for c in clients:
-            await c.aclose()
+    monkeypatch.setattr(hasher, "verify", counted_verify)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(make_client(app)) for _ in range(5)]
+        logins = [asyncio.create_task(log_in(client)) for client in clients]
+        at_once = await held_verifies.started(2)
+        await at_the_hasher.wait()  # all five logins are at the Hasher: two hashing, three waiting their turn
+        for _ in range(3):  # each time one ends, the next begins, and never a third beside the two
+            held_verifies.finish()
+            at_once += await held_verifies.started()
+        held_verifies.finish(2)
+        assert [response.status_code for response in await asyncio.gather(*logins)] == [303] * 5
+    assert sorted(at_once) == [1, 2, 2, 2, 2] and held_verifies.most == 2
 
 
-async def test_an_unknown_email_costs_one_verify_like_a_wrong_password(app, client, user):
-    calls = []
-    spy_on_verify(app, calls.append)
+async def test_an_unknown_email_costs_one_verify_like_a_wrong_password(client, user, verifies):
     await log_in(client, email="nobody@example.com")  # the first one may also make the dummy hash
-    calls.clear()
+    verifies.hashes.clear()
     await log_in(client, email="nobody@example.com")
-    assert len(calls) == 1
+    assert len(verifies.hashes) == 1
     await log_in(client, password="wrong password here")
-    assert len(calls) == 2
-    assert calls[0] != calls[1] and calls[0].startswith("$argon2id$")
+    assert len(verifies.hashes) == 2
+    dummy, real = verifies.hashes
+    assert dummy != real and argon2.extract_parameters(dummy) == argon2.extract_parameters(real)
 
 
-async def test_hashes_made_with_old_parameters_are_replaced_at_login(tmp_path):
-    from app import create_app
-
-    old = create_app(make_settings(tmp_path))
-    async with old.router.lifespan_context(old):
-        await create_user(old)
-        old_hash = await old.state.db.fetch_val("SELECT password_hash FROM users")
-    new = create_app(make_settings(tmp_path, argon2_time_cost=2, argon2_memory_kib=16))
-    async with new.router.lifespan_context(new), make_client(new) as client:
+async def test_hashes_made_with_old_parameters_are_replaced_at_login(make_app):
+    old = await make_app()
+    await create_user(old)
+    old_hash = await old.state.db.fetch_val("SELECT password_hash FROM users")
+    parameters = argon2.extract_parameters(old_hash)
+    assert (parameters.type, parameters.time_cost, parameters.memory_cost) == (argon2.Type.ID, 1, 8)  # FAST_ARGON2
+    new = await make_app(argon2_time_cost=2, argon2_memory_kib=16)
+    async with make_client(new) as client:
         assert (await log_in(client)).status_code == 303
         new_hash = await new.state.db.fetch_val("SELECT password_hash FROM users")
-        assert new_hash != old_hash and "m=16,t=2" in new_hash
-        await client.post("/accounts/logout", data={"csrf_token": (await client.get("/")).text.split('name="csrf_token" value="')[1][:64]})
+        parameters = argon2.extract_parameters(new_hash)
+        assert (parameters.type, parameters.time_cost, parameters.memory_cost) == (argon2.Type.ID, 2, 16)
+        assert (await submit(client, "/accounts/logout")).status_code == 303
         assert (await log_in(client)).status_code == 303  # the new hash verifies
+        assert await new.state.db.fetch_val("SELECT password_hash FROM users") == new_hash  # and is kept
 
 
 @pytest.mark.parametrize(
@@ -158,14 +172,10 @@ def test_the_minimum_length_is_a_setting_that_cannot_go_below_8(tmp_path):
         make_settings(tmp_path, password_min_length=7)
 
 
-async def test_a_configured_minimum_is_used_by_signup(tmp_path):
-    from app import create_app
-    from conftest import csrf_token
-
-    app = create_app(make_settings(tmp_path, password_min_length=20))
-    async with app.router.lifespan_context(app), make_client(app) as client:
+async def test_a_configured_minimum_is_used_by_signup(make_app):
+    app = await make_app(password_min_length=20)
+    async with make_client(app) as client:
         assert "At least 20 characters" in (await client.get("/accounts/signup")).text
-        token = await csrf_token(client, "/accounts/signup")
-        data = {"csrf_token": token, "name": "Bob", "email": "bob@example.com", "password": "b" * 19}
-        response = await client.post("/accounts/signup", data=data, headers=HX)
+        data = {"name": "Bob", "email": "bob@example.com", "password": "b" * 19}
+        response = await submit(client, "/accounts/signup", data, headers=HX)
         assert response.status_code == 422 and "at least 20" in response.text

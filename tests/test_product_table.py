@@ -6,7 +6,7 @@ would follow a 3xx silently), and fragments rather than whole pages.
 
 import pytest
 
-from conftest import HX, PASSWORD, csrf_token
+from conftest import HX, PASSWORD, submit
 
 GOOD_SIGNUP = {"name": "Bob", "email": "bob@example.com", "password": PASSWORD}
 GOOD_LOGIN = {"email": "ann@example.com", "password": PASSWORD}
@@ -26,8 +26,7 @@ def expect_page(response, htmx: bool, text: str, status: int = 200):
 
 async def post(client, path, data, htmx):
     page = "/accounts/logout" if "Log out</button>" in (await client.get("/")).text else "/accounts/login"
-    token = await csrf_token(client, page)
-    return await client.post(path, data={"csrf_token": token, **data}, headers=HX if htmx else None)
+    return await submit(client, page, data, action=path, headers=HX if htmx else None)
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "htmx"])

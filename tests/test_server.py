@@ -2,29 +2,25 @@
 
 import httpx
 
-from conftest import CSRF_FIELD, PASSWORD
+from conftest import PASSWORD, log_in, submit
 
 
 async def test_signup_login_logout_over_real_http(server):
     async with httpx.AsyncClient(base_url=server) as browser:
-        page = await browser.get("/accounts/signup")
-        token = CSRF_FIELD.search(page.text).group(1)
-        data = {"csrf_token": token, "name": "Real <Person>", "email": "real@example.com", "password": PASSWORD}
-        response = await browser.post("/accounts/signup", data=data)
+        data = {"name": "Real <Person>", "email": "real@example.com", "password": PASSWORD}
+        response = await submit(browser, "/accounts/signup", data)
         assert response.status_code == 303 and response.headers["location"] == "/accounts/login"
 
         login_page = await browser.get("/accounts/login")
         assert "Your account is ready" in login_page.text
-        data = {"csrf_token": CSRF_FIELD.search(login_page.text).group(1), "email": "real@example.com", "password": PASSWORD}
-        response = await browser.post("/accounts/login", data=data)
+        response = await log_in(browser, email="real@example.com")
         assert response.status_code == 303
 
         home = await browser.get("/")
         assert "Hi Real &lt;Person&gt;!" in home.text
         stolen = browser.cookies["session"]
 
-        confirm = await browser.get("/accounts/logout")
-        response = await browser.post("/accounts/logout", data={"csrf_token": CSRF_FIELD.search(confirm.text).group(1)})
+        response = await submit(browser, "/accounts/logout")
         assert response.status_code == 303
         assert "You are not logged in" in (await browser.get("/")).text
 

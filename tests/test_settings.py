@@ -61,3 +61,13 @@ def test_start_up_stops_with_a_message_when_the_database_never_answers():
     )
     assert result.returncode != 0
     assert "cannot reach the database at postgresql://postgres@127.0.0.1:9/test after 1 s" in result.stderr
+
+
+def test_the_test_session_gives_the_imported_app_its_own_secret_and_a_database_outside_the_checkout():
+    """app.py builds an app from the environment when imported; from the shell's settings it would write var/secret_key."""
+    import app as module
+    from conftest import IMPORT_ENVIRONMENT
+
+    imported = module.app.state.settings
+    assert imported.secret_key == IMPORT_ENVIRONMENT["SECRET_KEY"]
+    assert imported.database_url == IMPORT_ENVIRONMENT["DATABASE_URL"] and str(ROOT) not in imported.database_url

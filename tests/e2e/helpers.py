@@ -1,10 +1,9 @@
 """What a person does in a browser, as small steps the tests share."""
 
 import asyncio
+import concurrent.futures
 
-import httpx
-
-from conftest import CSRF_FIELD, PASSWORD  # tests/conftest.py
+from conftest import PASSWORD, create_user as make_user  # tests/conftest.py
 
 try:
     from playwright.async_api import expect
@@ -14,13 +13,12 @@ except ImportError:  # the `browser` fixture then skips each test (fails it in C
 NAME, EMAIL = "Ada Lovelace", "ada@example.com"
 
 
-def create_user(server: str, name: str = NAME, email: str = EMAIL, password: str = PASSWORD) -> None:
-    """An account made through the site's own signup form (over plain HTTP, to be quick)."""
-    with httpx.Client(base_url=server) as client:
-        token = CSRF_FIELD.search(client.get("/accounts/signup").text).group(1)
-        data = {"csrf_token": token, "name": name, "email": email, "password": password}
-        response = client.post("/accounts/signup", data=data)
-        assert response.status_code == 303, response.text
+def create_user(server, name: str = NAME, email: str = EMAIL, password: str = PASSWORD) -> None:
+    """An account made through hxauth.accounts on the server's database (tests/conftest.py's create_user), not
+    through the signup form, which the flows test on their own. On an event loop of its own, in a thread, so that
+    the tests can call it without awaiting."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(lambda: asyncio.run(make_user(server, name, email, password))).result()
 
 
 async def mark_window(page) -> None:

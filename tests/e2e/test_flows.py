@@ -117,14 +117,15 @@ async def test_wrong_password_shows_the_error_and_focuses_the_password(new_conte
 
 @pytest.mark.parametrize("form", ["login", "signup"])
 async def test_submit_button_is_disabled_while_the_request_is_in_flight(page, server, form):
-    posts = Posts(page)
+    posts, answer = Posts(page), asyncio.Event()
 
-    async def slow_post(route):
+    async def held_post(route):
+        """The POST waits, in flight, until the test has seen the form while it runs."""
         if route.request.method == "POST":
-            await asyncio.sleep(0.8)
+            await answer.wait()
         await route.continue_()
 
-    await page.route(f"**/accounts/{form}", slow_post)
+    await page.route(f"**/accounts/{form}", held_post)
     if form == "login":
         create_user(server)
         await page.goto("/accounts/login")
@@ -137,10 +138,11 @@ async def test_submit_button_is_disabled_while_the_request_is_in_flight(page, se
         button = page.get_by_role("button", name="Create account")
         done = page.get_by_text("Your account is ready. Log in to continue.")
 
-    await expect(button).to_be_disabled(timeout=500)
+    await expect(button).to_be_disabled()
     await expect(page.locator(f"#{form}-form")).to_have_class(re.compile(r"\bhtmx-request\b"))
     await expect(button.locator(".spinner")).to_be_visible()
     await page.get_by_label("Password").press("Enter")  # submitting again while it runs sends nothing
+    answer.set()
     await expect(done).to_be_visible()
     assert len(posts) == 1
     posts.check(javascript=True)
