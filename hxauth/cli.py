@@ -6,7 +6,9 @@ import contextlib
 import getpass
 import sys
 
-from hxauth import accounts, auth, rate_limits
+from starlette.datastructures import State
+
+from hxauth import accounts, rate_limits
 from hxauth.database import DatabaseUnavailable, open_database, wait_for_database
 from hxauth.faults import is_database_fault
 from hxauth.migrations import MIGRATIONS, MigrationFailed, migrate, new_migration
@@ -37,7 +39,7 @@ async def _cleanup(settings: Settings) -> int:
     queries = Queries()
     longest = max(settings.login_account_window, settings.login_client_window, settings.signup_window)
     async with _database(settings) as db:
-        sessions = await auth.delete_expired_sessions(db, queries, settings)
+        sessions = await accounts.delete_expired_sessions(State({"settings": settings, "db": db, "queries": queries}))
         hits = await rate_limits.delete_old(db, queries, longest)
     print(f"removed {sessions} expired sessions and {hits} old rate-limit records")
     return 0
@@ -63,7 +65,8 @@ async def _create_user(settings: Settings, name: str, email: str, password: str)
     async with _database(settings) as db:
         await migrate(db)
         try:
-            user_id = await accounts.register_user(db, Queries(), hasher, password=password, **values)
+            state = State({"settings": settings, "db": db, "queries": Queries(), "hasher": hasher})
+            user_id = await accounts.register_user(state, password=password, **values)
         except accounts.EmailTaken:
             print(f"hxauth: User already exists: {values['email']}", file=sys.stderr)
             return 1

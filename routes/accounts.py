@@ -72,7 +72,7 @@ async def signup(request):
         return render(request, "accounts/signup.html", context, block="form", status_code=429, headers={"Retry-After": str(wait)})
     await rate_limits.hit(state.db, state.queries, limits)
     try:
-        user_id = await accounts.register_user(state.db, state.queries, state.hasher, password=_text(form, "password"), **values)
+        user_id = await accounts.register_user(state, password=_text(form, "password"), **values)
     except accounts.EmailTaken:
         audit.record(request, "signup.email_taken", email=values["email"])
         context = _signup_context(request, **values, errors={"email": "User already exists. Log in instead?"})
@@ -129,7 +129,7 @@ async def login(request):
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         return failed(429, message, headers={"Retry-After": str(wait)})
 
-    user = await accounts.get_user_by_email_and_password(state.db, state.queries, state.hasher, email, password)
+    user = await accounts.get_user_by_email_and_password(state, email, password)
     if user is None:
         await rate_limits.hit(state.db, state.queries, limits)
         audit.record(request, "login.failure", email=account)

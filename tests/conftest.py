@@ -129,8 +129,7 @@ async def csrf_token(client, page="/accounts/login") -> str:
 
 
 async def create_user(app, name="Ann", email="ann@example.com", password=PASSWORD) -> int:
-    state = app.state
-    return await accounts.register_user(state.db, state.queries, state.hasher, name=name, email=email, password=password)
+    return await accounts.register_user(app.state, name=name, email=email, password=password)
 
 
 @pytest.fixture
