@@ -13,6 +13,7 @@ import unicodedata
 
 from starlette.authentication import BaseUser
 
+from hxauth import rate_limits
 from hxauth.faults import is_unique_violation
 from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
 
@@ -26,6 +27,14 @@ TOUCH_INTERVAL = 60
 
 class EmailTaken(Exception):
     """Another account already uses this email (in any letter case)."""
+
+
+class TooManyAttempts(Exception):
+    """A rate limit refused the attempt; `retry_after` seconds from now one more is allowed."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +99,21 @@ def check_signup(name: str, email: str, password: str, password_min_length: int)
     return values, {field: message for field, message in errors.items() if message}
 
 
+def check_login(email: str, password: str) -> dict:
+    """An error message per empty field of the login form."""
+    errors = {}
+    if not email.strip():
+        errors["email"] = "Enter your email address."
+    if not password:
+        errors["password"] = "Enter your password."
+    return errors
+
+
+def login_email(email: str) -> str:
+    """The email as a login matches it, counts its failures and logs it."""
+    return normalize_email(email)[:EMAIL_MAX_LENGTH]
+
+
 async def register_user(state, *, name: str, email: str, password: str) -> int:
     """Create the account and return its id; the unique index, not a prior SELECT, catches duplicates."""
     password_hash = await state.hasher.hash(password)
@@ -118,6 +142,35 @@ async def get_user_by_email_and_password(state, email: str, password: str) -> Us
         new_hash = await state.hasher.hash(password)
         await state.db.execute(state.queries.update_user_password_hash, {"id": row["id"], "password_hash": new_hash})
     return User(id=row["id"], name=row["name"], email=row["email"])
+
+
+async def sign_up_attempt(state, *, name: str, email: str, password: str, client: str) -> int:
+    """register_user under the per-client signup limit, counted before the account is made.
+
+    Raises TooManyAttempts or EmailTaken; a taken email counts as a signup.
+    """
+    attempt = await rate_limits.attempt(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
+    if attempt.retry_after:
+        raise TooManyAttempts(attempt.retry_after)
+    return await register_user(state, name=name, email=email, password=password)
+
+
+async def log_in_attempt(state, email: str, password: str, *, client: str) -> User | None:
+    """get_user_by_email_and_password under the failed-login limits; raises TooManyAttempts.
+
+    The attempt is counted before the password is checked, so guesses sent in
+    parallel cannot all pass; a success takes its own count back and clears the
+    account's failures from this client (the owner got in: forget their typos).
+    """
+    limits = rate_limits.login_limits(state.settings, login_email(email), client)
+    attempt = await rate_limits.attempt(state.db, state.queries, limits)
+    if attempt.retry_after:
+        raise TooManyAttempts(attempt.retry_after)
+    user = await get_user_by_email_and_password(state, email, password)
+    if user is not None:
+        await rate_limits.forget(state.db, state.queries, attempt.hit_ids)
+        await rate_limits.clear(state.db, state.queries, limits[0])  # the account+client bucket
+    return user
 
 
 # Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256,
