@@ -212,8 +212,12 @@ async def delete_session_token(state, token: str) -> None:
     await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
 
 
-async def delete_expired_sessions(state) -> int:
-    """Remove sessions past their idle or absolute expiry; returns how many."""
+async def delete_expired_sessions(state, batch_size: int) -> int:
+    """Remove up to `batch_size` sessions past their idle or absolute expiry; returns how many."""
     now, settings = int(time.time()), state.settings
-    values = {"created_before": now - settings.session_max_seconds, "seen_before": now - settings.session_idle_seconds}
+    values = {
+        "created_before": now - settings.session_max_seconds,
+        "seen_before": now - settings.session_idle_seconds,
+        "batch_size": batch_size,
+    }
     return await state.db.execute(state.queries.delete_expired_sessions, values)

@@ -74,7 +74,7 @@ async def clear(db, queries, limit: Limit) -> None:
     await db.execute(queries.delete_rate_limit_hits, {"bucket": limit.bucket})
 
 
-async def delete_old(db, queries, longest_window: int) -> int:
-    """Forget events older than every window; returns how many."""
+async def delete_old(db, queries, longest_window: int, batch_size: int) -> int:
+    """Forget up to `batch_size` events older than every window; returns how many."""
     before = int(time.time()) - longest_window
-    return await db.execute(queries.delete_old_rate_limit_hits, {"before": before})
+    return await db.execute(queries.delete_old_rate_limit_hits, {"before": before, "batch_size": batch_size})

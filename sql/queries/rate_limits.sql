@@ -17,5 +17,7 @@ DELETE FROM rate_limit_hits WHERE id = :id;
 DELETE FROM rate_limit_hits WHERE bucket = :bucket;
 
 -- name: delete_old_rate_limit_hits
--- Removes events older than the longest window (db.execute returns how many).
-DELETE FROM rate_limit_hits WHERE hit_at <= :before;
+-- Removes up to :batch_size events older than the longest window (db.execute returns how many).
+DELETE FROM rate_limit_hits WHERE id IN (
+    SELECT id FROM rate_limit_hits WHERE hit_at <= :before LIMIT :batch_size
+);
