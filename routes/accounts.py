@@ -122,7 +122,8 @@ async def login(request):
         audit.record(request, "login.locked", email=account, retry_after=locked.retry_after)
         minutes = (locked.retry_after + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        return _login_refused(request, 429, {"Retry-After": str(locked.retry_after)}, email=account, next_url=next_url, error=message)
+        headers = {"Retry-After": str(locked.retry_after)}
+        return _login_refused(request, 429, headers=headers, email=account, next_url=next_url, error=message)
     if user is None:
         audit.record(request, "login.failure", email=account)
         return _login_refused(request, 422, email=account, next_url=next_url, error=INVALID_LOGIN)
