@@ -100,3 +100,14 @@ async def test_an_interval_of_0_runs_no_cleanup_task(tmp_path):
     app = create_app(make_settings(tmp_path, cleanup_interval_seconds=0))
     async with app.router.lifespan_context(app):
         assert cleanup_tasks() == []
+
+
+def test_the_interval_comes_from_the_environment_and_cannot_be_negative(tmp_path, monkeypatch):
+    from hxauth.settings import ConfigError, Settings
+
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("CLEANUP_INTERVAL_SECONDS", "600")
+    assert Settings.from_environ(tmp_path / "no.env").cleanup_interval_seconds == 600
+    monkeypatch.setenv("CLEANUP_INTERVAL_SECONDS", "-1")
+    with pytest.raises(ConfigError, match="CLEANUP_INTERVAL_SECONDS"):
+        Settings.from_environ(tmp_path / "no.env")
