@@ -10,7 +10,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from hxauth import errors
+from hxauth import errors, housekeeping
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await wait_for_database(db, settings.database_wait_seconds)
         try:
             await migrate(db)
-            yield
+            async with housekeeping.cleaning_up_every(app.state, settings.cleanup_interval_seconds):
+                yield
         finally:
             await db.disconnect()
 

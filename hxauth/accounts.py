@@ -1,10 +1,19 @@
-"""Every user query and the password check live here; routes never write SQL."""
+"""Every query about users and sessions, and the password check; routes and auth.py never write SQL.
+
+Functions take `state`: the app's `app.state` (or the CLI's), holding `settings`,
+`db`, `queries` and `hasher`.
+"""
 
 import dataclasses
+import hashlib
 import re
+import secrets
 import time
 import unicodedata
 
+from starlette.authentication import BaseUser
+
+from hxauth import rate_limits
 from hxauth.faults import is_unique_violation
 from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
 
@@ -12,17 +21,41 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 ALLOWED_FORMAT_CHARACTERS = {"\u200d"}  # the zero-width joiner inside emoji sequences
+# Touch last_seen_at at most this often: the idle expiry needs no write per request.
+TOUCH_INTERVAL = 60
 
 
 class EmailTaken(Exception):
     """Another account already uses this email (in any letter case)."""
 
 
+class TooManyAttempts(Exception):
+    """A rate limit refused the attempt; `retry_after` seconds from now one more is allowed."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 @dataclasses.dataclass(frozen=True)
-class User:
+class User(BaseUser):
+    """A user as the app sees them (never the password hash); also `request.user` for a live session."""
+
     id: int
     name: str
     email: str
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    @property
+    def identity(self) -> str:
+        return str(self.id)
 
 
 def normalize_email(email: str) -> str:
@@ -66,31 +99,125 @@ def check_signup(name: str, email: str, password: str, password_min_length: int)
     return values, {field: message for field, message in errors.items() if message}
 
 
-async def register_user(db, queries, hasher, *, name: str, email: str, password: str) -> int:
+def check_login(email: str, password: str) -> dict:
+    """An error message per empty field of the login form."""
+    errors = {}
+    if not email.strip():
+        errors["email"] = "Enter your email address."
+    if not password:
+        errors["password"] = "Enter your password."
+    return errors
+
+
+def login_email(email: str) -> str:
+    """The email as a login matches it, counts its failures and logs it."""
+    return normalize_email(email)[:EMAIL_MAX_LENGTH]
+
+
+async def register_user(state, *, name: str, email: str, password: str) -> int:
     """Create the account and return its id; the unique index, not a prior SELECT, catches duplicates."""
-    password_hash = await hasher.hash(password)
+    password_hash = await state.hasher.hash(password)
     values = {"name": name, "email": email, "password_hash": password_hash, "created_at": int(time.time())}
     try:
-        return await db.fetch_val(queries.insert_user, values)
+        return await state.db.fetch_val(state.queries.insert_user, values)
     except Exception as error:
         if is_unique_violation(error):
             raise EmailTaken(email) from None
         raise
 
 
-async def get_user_by_email_and_password(db, queries, hasher, email: str, password: str) -> User | None:
+async def get_user_by_email_and_password(state, email: str, password: str) -> User | None:
     """The user if the password matches, else None, taking about the same time either way."""
     email, problem = check_email(email)
-    row = None if problem else await db.fetch_one(queries.get_user_by_email, {"email": email})
+    row = None if problem else await state.db.fetch_one(state.queries.get_user_by_email, {"email": email})
     if len(password) > PASSWORD_MAX_LENGTH:
         return None
     if row is None:
         # Verify against a dummy hash so an unknown email costs what a wrong password does.
-        await hasher.verify_nobody(password)
+        await state.hasher.verify_nobody(password)
         return None
-    if not await hasher.verify(row["password_hash"], password):
+    if not await state.hasher.verify(row["password_hash"], password):
         return None
-    if hasher.needs_rehash(row["password_hash"]):
-        new_hash = await hasher.hash(password)
-        await db.execute(queries.update_user_password_hash, {"id": row["id"], "password_hash": new_hash})
+    if state.hasher.needs_rehash(row["password_hash"]):
+        new_hash = await state.hasher.hash(password)
+        await state.db.execute(state.queries.update_user_password_hash, {"id": row["id"], "password_hash": new_hash})
     return User(id=row["id"], name=row["name"], email=row["email"])
+
+
+async def sign_up_attempt(state, *, name: str, email: str, password: str, client: str) -> int:
+    """register_user under the per-client signup limit, counted before the account is made.
+
+    Raises TooManyAttempts or EmailTaken; a taken email counts as a signup.
+    """
+    attempt = await rate_limits.attempt(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
+    if attempt.retry_after:
+        raise TooManyAttempts(attempt.retry_after)
+    return await register_user(state, name=name, email=email, password=password)
+
+
+async def log_in_attempt(state, email: str, password: str, *, client: str) -> User | None:
+    """get_user_by_email_and_password under the failed-login limits; raises TooManyAttempts.
+
+    The attempt is counted before the password is checked, so guesses sent in
+    parallel cannot all pass; a success takes its own count back and clears the
+    account's failures from this client (the owner got in: forget their typos).
+    """
+    limits = rate_limits.login_limits(state.settings, login_email(email), client)
+    attempt = await rate_limits.attempt(state.db, state.queries, limits)
+    if attempt.retry_after:
+        raise TooManyAttempts(attempt.retry_after)
+    user = await get_user_by_email_and_password(state, email, password)
+    if user is not None:
+        await rate_limits.forget(state.db, state.queries, attempt.hit_ids)
+        await rate_limits.clear(state.db, state.queries, limits[0])  # the account+client bucket
+    return user
+
+
+# Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256,
+# so a copy of the database cannot be replayed as cookies, and deleting the row ends
+# the session wherever the cookie has been copied to.
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_session(state, user_id: int) -> str:
+    """Start a session for the user; returns its token, for the cookie (the database keeps only its hash)."""
+    token = secrets.token_urlsafe(32)
+    await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user_id, "now": int(time.time())})
+    return token
+
+
+async def get_user_by_session_token(state, token: str) -> User | None:
+    """The user of a live session (within both expiries), in one query; records the visit for the idle expiry."""
+    settings, now, token_hash = state.settings, int(time.time()), _hash(token)
+    row = await state.db.fetch_one(
+        state.queries.get_session_user,
+        {
+            "token_hash": token_hash,
+            "created_after": now - settings.session_max_seconds,
+            "seen_after": now - settings.session_idle_seconds,
+        },
+    )
+    if row is None:
+        return None
+    if now - row["last_seen_at"] >= TOUCH_INTERVAL:
+        await state.db.execute(state.queries.touch_session, {"token_hash": token_hash, "now": now})
+    return User(id=row["id"], name=row["name"], email=row["email"])
+
+
+async def delete_session_token(state, token: str) -> None:
+    """End one session (logout): a replayed copy of its cookie is anonymous from now on."""
+    await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
+
+
+async def delete_expired_sessions(state, batch_size: int) -> int:
+    """Remove up to `batch_size` sessions past their idle or absolute expiry; returns how many."""
+    now, settings = int(time.time()), state.settings
+    values = {
+        "created_before": now - settings.session_max_seconds,
+        "seen_before": now - settings.session_idle_seconds,
+        "batch_size": batch_size,
+    }
+    return await state.db.execute(state.queries.delete_expired_sessions, values)

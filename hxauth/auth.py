@@ -1,50 +1,22 @@
-"""Logging in and out, and finding the user behind a request's session cookie.
+"""The cookie side of logging in and out, and `request.user` from the session cookie.
 
 The signed cookie (Starlette's SessionMiddleware) holds one thing: a random
-token. The server keeps only its SHA-256 in the sessions table, so a stolen
-database cannot be replayed as cookies, and deleting the row ends the session
-wherever the cookie has been copied to.
+token. hxauth.accounts stores and looks up the sessions behind it.
 """
 
 import functools
 import hashlib
-import random
 import secrets
-import time
 
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import SigningAlgorithm
-from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
+from starlette.authentication import AuthCredentials, AuthenticationBackend
 from starlette.requests import HTTPConnection
 
+from hxauth import accounts
 from hxauth.accounts import User
 
 LOGGED_IN = AuthCredentials(["authenticated"])  # request.auth of every logged-in request (nothing changes it)
-# Touch last_seen_at at most this often: the idle expiry needs no write per request.
-TOUCH_INTERVAL = 60
-
-
-class AuthenticatedUser(BaseUser):
-    """`request.user` for a live session: the user's id, name and email, as the session query returns them."""
-
-    def __init__(self, id: int, name: str, email: str):
-        self.id, self.name, self.email = id, name, email
-
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
-    @property
-    def display_name(self) -> str:
-        return self.name
-
-    @property
-    def identity(self) -> str:
-        return str(self.id)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def session_token(connection: HTTPConnection) -> str:
@@ -97,32 +69,21 @@ def cookie_signer(secret_key: str) -> TimestampSigner:
 
 async def log_in(connection: HTTPConnection, user: User) -> None:
     """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless."""
-    state = connection.app.state
+    token = await accounts.create_session(connection.app.state, user.id)
     connection.session.clear()
-    token = connection.session["token"] = secrets.token_urlsafe(32)
-    await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user.id, "now": int(time.time())})
-    if random.random() < 0.01:  # now and then, so the table does not grow without `hxauth cleanup`
-        await delete_expired_sessions(state.db, state.queries, state.settings)
-
-
-async def delete_expired_sessions(db, queries, settings) -> int:
-    """Remove sessions past their idle or absolute expiry; returns how many."""
-    now = int(time.time())
-    values = {"created_before": now - settings.session_max_seconds, "seen_before": now - settings.session_idle_seconds}
-    return len(await db.fetch_all(queries.delete_expired_sessions, values))
+    connection.session["token"] = token
 
 
 async def log_out(connection: HTTPConnection) -> None:
     """Delete the server-side session, so a replayed copy of the old cookie is anonymous, and empty the cookie."""
-    state = connection.app.state
     token = connection.session.get("token")
     if isinstance(token, str):
-        await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
+        await accounts.delete_session_token(connection.app.state, token)
     connection.session.clear()
 
 
 class SessionBackend(AuthenticationBackend):
-    """The seed's user loader: resolves `request.user` from the session token, in one query."""
+    """The seed's user loader: `request.user` is the user of the session token in the cookie, or anonymous."""
 
     async def authenticate(self, connection: HTTPConnection):
         if connection.scope["path"].startswith("/static/"):
@@ -130,20 +91,5 @@ class SessionBackend(AuthenticationBackend):
         token = connection.session.get("token")
         if not isinstance(token, str):
             return None
-        state = connection.app.state
-        settings, now = state.settings, int(time.time())
-        token_hash = _hash(token)
-        row = await state.db.fetch_one(
-            state.queries.get_session_user,
-            {
-                "token_hash": token_hash,
-                "created_after": now - settings.session_max_seconds,
-                "seen_after": now - settings.session_idle_seconds,
-            },
-        )
-        if row is None:
-            return None
-        if now - row["last_seen_at"] >= TOUCH_INTERVAL:
-            await state.db.execute(state.queries.touch_session, {"token_hash": token_hash, "now": now})
-        return LOGGED_IN, AuthenticatedUser(row["id"], row["name"], row["email"])
-
+        user = await accounts.get_user_by_session_token(connection.app.state, token)
+        return None if user is None else (LOGGED_IN, user)

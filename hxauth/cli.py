@@ -1,4 +1,4 @@
-"""The `hxauth` command: migrate, new-migration and create-user (the seed's `inspira migrate` and friends)."""
+"""The `hxauth` command: migrate, new-migration, create-user and cleanup (the seed's `inspira migrate` and friends)."""
 
 import argparse
 import asyncio
@@ -6,7 +6,9 @@ import contextlib
 import getpass
 import sys
 
-from hxauth import accounts, auth, rate_limits
+from starlette.datastructures import State
+
+from hxauth import accounts, housekeeping
 from hxauth.database import DatabaseUnavailable, open_database, wait_for_database
 from hxauth.faults import is_database_fault
 from hxauth.migrations import MIGRATIONS, MigrationFailed, migrate, new_migration
@@ -34,11 +36,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _cleanup(settings: Settings) -> int:
-    queries = Queries()
-    longest = max(settings.login_account_window, settings.login_client_window, settings.signup_window)
     async with _database(settings) as db:
-        sessions = await auth.delete_expired_sessions(db, queries, settings)
-        hits = await rate_limits.delete_old(db, queries, longest)
+        sessions, hits = await housekeeping.clean_up(State({"settings": settings, "db": db, "queries": Queries()}))
     print(f"removed {sessions} expired sessions and {hits} old rate-limit records")
     return 0
 
@@ -63,7 +62,8 @@ async def _create_user(settings: Settings, name: str, email: str, password: str)
     async with _database(settings) as db:
         await migrate(db)
         try:
-            user_id = await accounts.register_user(db, Queries(), hasher, password=password, **values)
+            state = State({"settings": settings, "db": db, "queries": Queries(), "hasher": hasher})
+            user_id = await accounts.register_user(state, password=password, **values)
         except accounts.EmailTaken:
             print(f"hxauth: User already exists: {values['email']}", file=sys.stderr)
             return 1
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply pending migrations from sql/migrations, in order (the app also does this at start-up)")
     new = commands.add_parser("new-migration", help="create the next numbered, empty migration file in sql/migrations")
     new.add_argument("name", help="what the migration does, e.g. 'add users last_login'")
-    commands.add_parser("cleanup", help="remove expired sessions and old rate-limit records (run it from cron; logins also do it now and then)")
+    commands.add_parser("cleanup", help="remove expired sessions and old rate-limit records now (the app also does it every CLEANUP_INTERVAL_SECONDS)")
     create = commands.add_parser("create-user", help="create an account (the password is asked for, or read from stdin)")
     create.add_argument("--name", required=True)
     create.add_argument("--email", required=True)

@@ -1,7 +1,13 @@
-"""Sliding-window limits kept in the database, so every app instance counts the same events."""
+"""Sliding-window limits kept in the database, so every app instance counts the same events.
+
+An attempt is counted before it is judged (`attempt`): its hit is inserted
+first, then the window is counted, hit included. Each attempt's count then
+includes every hit inserted before its own, so of any number of simultaneous
+attempts at most `limit` see a count within the limit. A check first and a hit
+after the (slow) password check would let parallel guesses all through.
+"""
 
 import hashlib
-import random
 import time
 from typing import NamedTuple
 
@@ -10,6 +16,11 @@ class Limit(NamedTuple):
     bucket: str  # e.g. "login:<hash of email and client>"
     limit: int  # events allowed...
     window: int  # ...in this many seconds
+
+
+class Attempt(NamedTuple):
+    hit_ids: list[int]  # this attempt's hits, one per limit
+    retry_after: int | None  # seconds to wait if refused (its hits are then already taken back), else None
 
 
 def _bucket(kind: str, *parts: str) -> str:
@@ -33,30 +44,37 @@ def signup_limits(settings, client: str) -> list[Limit]:
     return [Limit(_bucket("signup", client), settings.signup_limit, settings.signup_window)]
 
 
-async def retry_after(db, queries, limits: list[Limit]) -> int | None:
-    """Seconds until every limit allows one more event, or None if they all do now."""
-    now, waits = int(time.time()), []
+def longest_window(settings) -> int:
+    """How long any hit can matter: older ones are deleted by the cleanup."""
+    return max(settings.login_account_window, settings.login_client_window, settings.signup_window)
+
+
+async def attempt(db, queries, limits: list[Limit]) -> Attempt:
+    """Count one attempt against every limit, then compare; a refused attempt is taken back, so waiting
+    out the given time is enough (hammering during a lockout does not extend it)."""
+    now, hit_ids, waits = int(time.time()), [], []
     for limit in limits:
+        hit_ids.append(await db.fetch_val(queries.insert_rate_limit_hit, {"bucket": limit.bucket, "now": now}))
         row = await db.fetch_one(queries.count_rate_limit_hits, {"bucket": limit.bucket, "since": now - limit.window})
-        if row["hits"] >= limit.limit:
+        if row["hits"] > limit.limit:
             waits.append(max(1, row["oldest"] + limit.window - now))
-    return max(waits, default=None)
+    if not waits:
+        return Attempt(hit_ids, None)
+    await forget(db, queries, hit_ids)
+    return Attempt([], max(waits))
 
 
-async def hit(db, queries, limits: list[Limit]) -> None:
-    """Count one event against each limit."""
-    now = int(time.time())
-    for limit in limits:
-        await db.execute(queries.insert_rate_limit_hit, {"bucket": limit.bucket, "now": now})
-    if random.random() < 0.01:  # now and then, forget what no window can see any more
-        await delete_old(db, queries, max(limit.window for limit in limits))
+async def forget(db, queries, hit_ids: list[int]) -> None:
+    """Take back an attempt's hits (one that turned out not to count, such as a successful login)."""
+    for hit_id in hit_ids:
+        await db.execute(queries.delete_rate_limit_hit, {"id": hit_id})
 
 
 async def clear(db, queries, limit: Limit) -> None:
     await db.execute(queries.delete_rate_limit_hits, {"bucket": limit.bucket})
 
 
-async def delete_old(db, queries, longest_window: int) -> int:
-    """Forget events older than every window; returns how many."""
+async def delete_old(db, queries, longest_window: int, batch_size: int) -> int:
+    """Forget up to `batch_size` events older than every window; returns how many."""
     before = int(time.time()) - longest_window
-    return len(await db.fetch_all(queries.delete_old_rate_limit_hits, {"before": before}))
+    return await db.execute(queries.delete_old_rate_limit_hits, {"before": before, "batch_size": batch_size})

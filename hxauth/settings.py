@@ -42,6 +42,8 @@ class Settings:
     login_client_window: int = 3600
     signup_limit: int = 10
     signup_window: int = 3600
+    # The app deletes expired sessions and old rate-limit records this often (0: never; cron `hxauth cleanup`).
+    cleanup_interval_seconds: float = 3600
 
     def __post_init__(self):
         if self.env not in ("development", "production"):
@@ -52,6 +54,8 @@ class Settings:
             raise ConfigError("PASSWORD_MIN_LENGTH must be at most 64")
         if self.session_idle_seconds <= 0 or self.session_max_seconds <= 0:
             raise ConfigError("session lifetimes must be positive")
+        if self.cleanup_interval_seconds < 0:
+            raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
         if self.hash_concurrency < 1:
             raise ConfigError("HASH_CONCURRENCY must be at least 1")
 

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
-from hxauth import accounts, audit, auth, rate_limits
+from hxauth import accounts, audit, auth
 from hxauth.audit import client_address
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import redirect, render
@@ -64,15 +64,15 @@ async def signup(request):
     if errors:
         context = _signup_context(request, **values, errors=errors)
         return render(request, "accounts/signup.html", context, block="form", status_code=422)
-    limits = rate_limits.signup_limits(settings, client_address(request))
-    wait = await rate_limits.retry_after(state.db, state.queries, limits)
-    if wait:
-        audit.record(request, "signup.limited", retry_after=wait)
-        context = _signup_context(request, **values, errors={"email": "Too many signups from your network. Try again later."})
-        return render(request, "accounts/signup.html", context, block="form", status_code=429, headers={"Retry-After": str(wait)})
-    await rate_limits.hit(state.db, state.queries, limits)
     try:
-        user_id = await accounts.register_user(state.db, state.queries, state.hasher, password=_text(form, "password"), **values)
+        user_id = await accounts.sign_up_attempt(
+            state, password=_text(form, "password"), client=client_address(request), **values
+        )
+    except accounts.TooManyAttempts as limited:
+        audit.record(request, "signup.limited", retry_after=limited.retry_after)
+        context = _signup_context(request, **values, errors={"email": "Too many signups from your network. Try again later."})
+        headers = {"Retry-After": str(limited.retry_after)}
+        return render(request, "accounts/signup.html", context, block="form", status_code=429, headers=headers)
     except accounts.EmailTaken:
         audit.record(request, "signup.email_taken", email=values["email"])
         context = _signup_context(request, **values, errors={"email": "User already exists. Log in instead?"})
@@ -90,51 +90,43 @@ async def signup(request):
 async def login_form(request):
     """The login page; a flash from signup is shown once."""
     flash = FLASH_MESSAGES.get(request.cookies.get(FLASH_COOKIE, ""))
-    context = {"email": "", "errors": {}, "error": None, "first_error": None, "flash": flash,
-               "next": safe_next(request.query_params.get("next"))}
+    context = _login_context(next_url=safe_next(request.query_params.get("next")), flash=flash)
     response = render(request, "accounts/login.html", context)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/accounts/login")
     return response
 
 
+def _login_context(*, email="", next_url="/", flash=None, error=None, errors=None):
+    errors = errors or {}
+    first_error = _first_error(errors, ("email", "password")) or ("password" if error else None)
+    return {"email": email, "next": next_url, "flash": flash, "error": error, "errors": errors, "first_error": first_error}
+
+
+def _login_refused(request, status_code, headers=None, **context):
+    """The form again, with what was wrong; never the password."""
+    return render(request, "accounts/login.html", _login_context(**context), block="form", status_code=status_code, headers=headers)
+
+
 @redirect_if_user_is_authenticated
 async def login(request):
     """Check the password and start a session; then go to `next` or home."""
-    state, settings = request.app.state, request.app.state.settings
     form = await request.form(**FORM_LIMITS)
     email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
-    account = accounts.normalize_email(email)[: accounts.EMAIL_MAX_LENGTH]  # as matched, limited and logged
-    context = {"email": account, "errors": {}, "error": None,
-               "flash": None, "next": next_url, "first_error": None}
-
-    def failed(status_code, message=None, errors=None, headers=None):
-        context.update(error=message, errors=errors or {})
-        context["first_error"] = _first_error(context["errors"], ("email", "password")) or "password"
-        return render(request, "accounts/login.html", context, block="form", status_code=status_code, headers=headers)
-
-    errors = {}
-    if not email.strip():
-        errors["email"] = "Enter your email address."
-    if not password:
-        errors["password"] = "Enter your password."
-    if errors:
-        return failed(422, errors=errors)
-
-    limits = rate_limits.login_limits(settings, account, client_address(request))
-    wait = await rate_limits.retry_after(state.db, state.queries, limits)
-    if wait:
-        audit.record(request, "login.locked", email=account, retry_after=wait)
-        minutes = (wait + 59) // 60
+    account = accounts.login_email(email)
+    if errors := accounts.check_login(email, password):
+        return _login_refused(request, 422, email=account, next_url=next_url, errors=errors)
+    try:
+        user = await accounts.log_in_attempt(request.app.state, email, password, client=client_address(request))
+    except accounts.TooManyAttempts as locked:
+        audit.record(request, "login.locked", email=account, retry_after=locked.retry_after)
+        minutes = (locked.retry_after + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        return failed(429, message, headers={"Retry-After": str(wait)})
-
-    user = await accounts.get_user_by_email_and_password(state.db, state.queries, state.hasher, email, password)
+        headers = {"Retry-After": str(locked.retry_after)}
+        return _login_refused(request, 429, headers=headers, email=account, next_url=next_url, error=message)
     if user is None:
-        await rate_limits.hit(state.db, state.queries, limits)
         audit.record(request, "login.failure", email=account)
-        return failed(422, INVALID_LOGIN)
-    await rate_limits.clear(state.db, state.queries, limits[0])  # the owner got in: forget their typos
+        return _login_refused(request, 422, email=account, next_url=next_url, error=INVALID_LOGIN)
     await auth.log_in(request, user)
     audit.record(request, "login.success", user_id=user.id)
     return redirect(request, next_url)

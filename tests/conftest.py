@@ -25,6 +25,7 @@ os.environ.update(IMPORT_ENVIRONMENT)
 
 import httpx
 import pytest
+from starlette.datastructures import State
 
 from app import create_app
 from helpers import (  # re-exported: tests import them from conftest
@@ -167,7 +168,8 @@ async def client(app):
 async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None) -> int:
     """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id."""
     fast = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
-    return await accounts.register_user(db, queries or Queries(), hasher or fast, name=name, email=email, password=password)
+    state = State({"db": db, "queries": queries or Queries(), "hasher": hasher or fast})
+    return await accounts.register_user(state, name=name, email=email, password=password)
 
 
 async def create_user(app, name="Ann", email="ann@example.com", password=PASSWORD) -> int:

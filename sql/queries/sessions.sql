@@ -20,6 +20,9 @@ UPDATE sessions SET last_seen_at = :now WHERE token_hash = :token_hash;
 DELETE FROM sessions WHERE token_hash = :token_hash;
 
 -- name: delete_expired_sessions
--- Removes sessions past their idle or absolute expiry; returns one row per session removed.
-DELETE FROM sessions WHERE created_at <= :created_before OR last_seen_at <= :seen_before
-RETURNING user_id;
+-- Removes up to :batch_size sessions past their idle or absolute expiry (db.execute returns how many).
+DELETE FROM sessions WHERE token_hash IN (
+    SELECT token_hash FROM sessions
+    WHERE created_at <= :created_before OR last_seen_at <= :seen_before
+    LIMIT :batch_size
+);
