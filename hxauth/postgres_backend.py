@@ -31,6 +31,16 @@ def _record(row: asyncpg.Record) -> Record:
     return Record(columns, tuple(row.values()))
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """asyncpg's pool `reset`: nothing beyond the rollback of a transaction left open, which asyncpg always does.
+
+    Its default also runs RESET ALL, UNLISTEN *, CLOSE ALL and unlocks advisory locks: a second round trip
+    for every query outside a transaction (it doubled the logged-in page's query time here). hxauth sets no
+    session state; code built on it that does (SET, LISTEN, session-level advisory locks) should undo it
+    itself, or pass `reset=None` to open_database for asyncpg's default.
+    """
+
+
 def _row_count(status: str) -> int:
     """asyncpg's command status ("DELETE 3", "INSERT 0 1") as the number of rows changed."""
     last = status.rpartition(" ")[2]
@@ -41,7 +51,10 @@ class PostgresBackend(DatabaseBackend):
     def __init__(self, url, *, min_size: int = 1, max_size: int = 10, timeout: float = 5.0, **options):
         self._dsn = str(url.replace(driver=""))  # postgresql://...: asyncpg reads the URL itself
         # timeout: connecting; command_timeout: each query (a lock held too long becomes a 503, not a hang).
-        self._options = {"min_size": min_size, "max_size": max_size, "timeout": timeout, "command_timeout": timeout, **options}
+        self._options = {
+            "min_size": min_size, "max_size": max_size, "timeout": timeout, "command_timeout": timeout,
+            "reset": _keep_session, **options,
+        }
         self._pool: asyncpg.Pool | None = None
 
     async def connect(self) -> None:
