@@ -1,10 +1,12 @@
 """The database layer on both databases: one row type, row counts, transactions, named queries, migrations."""
 
 import asyncio
+import contextlib
+import sqlite3
 
 import pytest
 
-from conftest import count, create_user, database_url
+from conftest import PASSWORD, TEST_DATABASE_URL, count, create_user, database_url, make_client, submit
 from hxauth.database import open_database
 from hxauth.migrations import MigrationFailed, migrate, migrations
 from hxauth.queries import Queries
@@ -143,3 +145,40 @@ def test_a_named_query_is_spelled_for_each_database_once():
     query = Query.parse("q", "SELECT CAST(:b AS text), :a, :b, z::text FROM t WHERE x = '::' AND y = :a")
     assert query.postgresql == "SELECT CAST($1 AS text), $2, $1, z::text FROM t WHERE x = '::' AND y = $2"
     assert query.parameters == ("b", "a")
+
+
+@contextlib.asynccontextmanager
+async def lock_held_elsewhere(app, tmp_path):
+    """Another process holds the write lock on users (SQLite: the database's one write lock) and does not let go."""
+    if app.state.db.url.dialect == "postgresql":
+        import asyncpg
+
+        holder = await asyncpg.connect(TEST_DATABASE_URL)
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            await transaction.rollback()
+            await holder.close()
+    else:
+        holder = sqlite3.connect(tmp_path / "hxauth.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+async def test_a_lock_held_beyond_the_timeout_is_a_503_with_nothing_half_written(make_app, tmp_path):
+    app = await make_app(database_timeout=0.5)
+    async with make_client(app) as client:
+        async with lock_held_elsewhere(app, tmp_path):
+            response = await submit(client, "/accounts/signup", {"name": "Bob", "email": "bob@example.com", "password": PASSWORD})
+            assert response.status_code == 503 and "Temporarily unavailable" in response.text
+        assert await count(app, "SELECT count(*) FROM users") == 0
+        response = await submit(client, "/accounts/signup", {"name": "Bob", "email": "bob@example.com", "password": PASSWORD})
+        assert response.status_code == 303
+        assert await count(app, "SELECT count(*) FROM users") == 1
