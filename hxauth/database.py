@@ -96,6 +96,48 @@ class Record(databases.interfaces.Record):
         return f"Record({self._mapping!r})"
 
 
+class LazyConnection(databases.interfaces.ConnectionBackend):
+    """One `databases` connection, for both backends. It holds a pooled connection only while a transaction
+    needs one; outside one, each query borrows a connection for itself (and on SQLite an indexed read needs
+    none), so a task that runs one query costs the pool nothing in between.
+
+    A backend gives `acquire()` / `release(connection)` for its pool; a subclass adds the queries and `transaction()`.
+    """
+
+    def __init__(self, backend):
+        self._backend = backend
+        self._held = None
+
+    async def acquire(self) -> None:
+        """Nothing yet: see the class."""
+
+    async def release(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            await self._backend.release(held)
+
+    async def hold(self):
+        """The pooled connection this one keeps until `release`: for a transaction."""
+        if self._held is None:
+            self._held = await self._backend.acquire()
+        return self._held
+
+    async def execute_many(self, queries) -> None:
+        for query in queries:
+            await self.execute(query)
+
+    async def iterate(self, query):
+        for row in await self.fetch_all(query):
+            yield row
+
+    @property
+    def raw_connection(self):
+        """The driver's connection this one holds (aiosqlite's or asyncpg's): only inside a transaction."""
+        if self._held is None:
+            raise RuntimeError("raw_connection is only there inside a transaction (async with db.transaction())")
+        return self._held
+
+
 class DatabaseUnavailable(Exception):
     """Start-up gave up waiting for the database."""
 

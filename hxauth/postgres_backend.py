@@ -7,9 +7,9 @@ SQLAlchemy: 2-3 times the cost of the round trip here).
 """
 
 import asyncpg
-from databases.interfaces import ConnectionBackend, DatabaseBackend, TransactionBackend
+from databases.interfaces import DatabaseBackend, TransactionBackend
 
-from hxauth.database import Record
+from hxauth.database import LazyConnection, Record
 from hxauth.queries import sql_and_values
 
 
@@ -74,27 +74,16 @@ class PostgresBackend(DatabaseBackend):
             raise RuntimeError("the database is not connected")
         return self._pool
 
+    async def acquire(self) -> asyncpg.Connection:
+        return await self.pool.acquire()
 
-class PostgresConnection(ConnectionBackend):
-    """One `databases` connection: a pooled asyncpg connection is held only while a transaction needs it; a query
-    outside one borrows a connection for itself (asyncpg's Pool.fetch and friends)."""
+    async def release(self, connection: asyncpg.Connection) -> None:
+        await self.pool.release(connection)
 
-    def __init__(self, backend: PostgresBackend):
-        self._backend = backend
-        self._held: asyncpg.Connection | None = None
 
-    async def acquire(self) -> None:
-        """Nothing yet: see the class."""
-
-    async def release(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            await self._backend.pool.release(held)
-
-    async def hold(self) -> asyncpg.Connection:
-        if self._held is None:
-            self._held = await self._backend.pool.acquire()
-        return self._held
+class PostgresConnection(LazyConnection):
+    def transaction(self) -> "PostgresTransaction":
+        return PostgresTransaction(self)
 
     def _runner(self):
         return self._held if self._held is not None else self._backend.pool
@@ -112,24 +101,6 @@ class PostgresConnection(ConnectionBackend):
         """The number of rows the statement changed (inserted, updated or deleted)."""
         sql, arguments = _arguments(query)
         return _row_count(await self._runner().execute(sql, *arguments))
-
-    async def execute_many(self, queries) -> None:
-        for query in queries:
-            await self.execute(query)
-
-    async def iterate(self, query):
-        for row in await self.fetch_all(query):
-            yield row
-
-    def transaction(self) -> "PostgresTransaction":
-        return PostgresTransaction(self)
-
-    @property
-    def raw_connection(self) -> asyncpg.Connection:
-        """The asyncpg connection this one holds: only inside a transaction (`async with db.transaction()`)."""
-        if self._held is None:
-            raise RuntimeError("raw_connection is only there inside a transaction")
-        return self._held
 
 
 class PostgresTransaction(TransactionBackend):

@@ -20,9 +20,9 @@ import sqlite3
 from urllib.parse import urlencode
 
 import aiosqlite
-from databases.interfaces import ConnectionBackend, DatabaseBackend, TransactionBackend
+from databases.interfaces import DatabaseBackend, TransactionBackend
 
-from hxauth.database import Record
+from hxauth.database import LazyConnection, Record
 from hxauth.queries import sql_and_values
 
 PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
@@ -136,26 +136,9 @@ class SQLiteBackend(DatabaseBackend):
         return indexed
 
 
-class SQLiteConnection(ConnectionBackend):
-    """One `databases` connection. It takes a pooled connection only while a transaction (or raw_connection) needs
-    one; otherwise each query borrows one for itself, or, for an indexed read, none."""
-
-    def __init__(self, backend: SQLiteBackend):
-        self._backend = backend
-        self._held: aiosqlite.Connection | None = None
-
-    async def acquire(self) -> None:
-        """Nothing yet: see the class."""
-
-    async def release(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
-            await self._backend.release(held)
-
-    async def hold(self) -> aiosqlite.Connection:
-        if self._held is None:
-            self._held = await self._backend.acquire()
-        return self._held
+class SQLiteConnection(LazyConnection):
+    def transaction(self) -> "SQLiteTransaction":
+        return SQLiteTransaction(self)
 
     async def _run(self, statement, fetch: str):
         query, values = sql_and_values(statement)
@@ -184,24 +167,6 @@ class SQLiteConnection(ConnectionBackend):
     async def execute(self, query) -> int:
         """The number of rows the statement changed (inserted, updated or deleted)."""
         return await self._run(query, "")
-
-    async def execute_many(self, queries) -> None:
-        for query in queries:
-            await self.execute(query)
-
-    async def iterate(self, query):
-        for row in await self.fetch_all(query):
-            yield row
-
-    def transaction(self) -> "SQLiteTransaction":
-        return SQLiteTransaction(self)
-
-    @property
-    def raw_connection(self) -> aiosqlite.Connection:
-        """The aiosqlite connection this one holds: only inside a transaction (`async with db.transaction()`)."""
-        if self._held is None:
-            raise RuntimeError("raw_connection is only there inside a transaction")
-        return self._held
 
 
 class SQLiteTransaction(TransactionBackend):
