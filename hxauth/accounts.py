@@ -57,6 +57,11 @@ class User(BaseUser):
     def identity(self) -> str:
         return str(self.id)
 
+    @classmethod
+    def from_row(cls, row) -> "User":
+        """The user from a query's row: the one place to add a column that pages show."""
+        return cls(**{field.name: row[field.name] for field in dataclasses.fields(cls)})
+
 
 def normalize_email(email: str) -> str:
     """Trimmed and lower-cased, so Ann@Example.com and ann@example.com are one account."""
@@ -141,7 +146,7 @@ async def get_user_by_email_and_password(state, email: str, password: str) -> Us
     if state.hasher.needs_rehash(row["password_hash"]):
         new_hash = await state.hasher.hash(password)
         await state.db.execute(state.queries.update_user_password_hash, {"id": row["id"], "password_hash": new_hash})
-    return User(id=row["id"], name=row["name"], email=row["email"])
+    return User.from_row(row)
 
 
 async def sign_up_attempt(state, *, name: str, email: str, password: str, client: str) -> int:
@@ -204,7 +209,7 @@ async def get_user_by_session_token(state, token: str) -> User | None:
         return None
     if now - row["last_seen_at"] >= TOUCH_INTERVAL:
         await state.db.execute(state.queries.touch_session, {"token_hash": token_hash, "now": now})
-    return User(id=row["id"], name=row["name"], email=row["email"])
+    return User.from_row(row)
 
 
 async def delete_session_token(state, token: str) -> None:

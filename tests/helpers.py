@@ -72,12 +72,15 @@ async def submit(client, page: str, data: dict | None = None, *, action: str | N
 
     The post carries the form's hidden fields (its csrf_token, a login form's
     `next`) and `data` on top; a value of None leaves that field out. It goes to
-    the form's action, or to `action`: with that form's hidden fields if the page
+    the form's action (the page must then have one), or to `action`: with that form's hidden fields if the page
     has a form for it, else with only the token of its first form (the token is
     the session's, the same in every form). `client` is an httpx.AsyncClient,
     in-process (make_client) or on a real server.
     """
     forms = post_forms(await client.get(page))
+    if action is None and len({form.action for form in forms}) > 1:
+        # A logged-in page also has the header's "Log out" form: posting to the first form would log out.
+        raise AssertionError(f"{page} has forms for {sorted({form.action for form in forms})}: say which with action=")
     form = next((form for form in forms if form.action == (action or form.action)), None)
     hidden = form.hidden if form else {"csrf_token": forms[0].hidden["csrf_token"]}
     fields = {**hidden, **(data or {})}
