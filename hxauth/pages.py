@@ -7,7 +7,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hxauth import auth
+from hxauth import csrf
 from hxauth.audit import request_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,25 +41,10 @@ def wants_fragment(request: Request) -> bool:
     return headers.get("hx-request") == "true" and headers.get("hx-request-type") == "partial"
 
 
-class CSRFToken:
-    """`{{ csrf_token }}`, computed only where a template writes it: on a first visit it issues a session
-    token, which a page without a form should not."""
-
-    __slots__ = ("request",)
-
-    def __init__(self, request: Request):
-        self.request = request
-
-    def __str__(self) -> str:
-        return auth.csrf_token(self.request)
-
-    __html__ = __str__  # what Jinja's autoescape calls; the token is hex, nothing to escape
-
-
 def render(request: Request, name: str, context: dict | None = None, *, block: str | None = None, status_code: int = 200, headers=None) -> Response:
     """The page `name`, or only its `block` when htmx asked for a fragment."""
     template = environment.get_template(name)
-    context = {"request": request, "user": request.user, "csrf_token": CSRFToken(request), **(context or {})}
+    context = {"request": request, "user": request.user, "csrf_token": csrf.TemplateToken(request), **(context or {})}
     if block and wants_fragment(request):
         html = environment.concat(template.blocks[block](template.new_context({**context, "fragment": True})))
     else:

@@ -8,7 +8,7 @@ import time
 from itsdangerous import TimestampSigner
 
 from conftest import HX, count, csrf_token, log_in, make_client, make_settings
-from hxauth.auth import cookie_signer
+from hxauth.middleware import cookie_signer
 
 
 def cookie_payload(client) -> dict:
