@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import SigningAlgorithm
+from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 
@@ -107,16 +108,19 @@ class FormGuard:
     """Every POST (PUT, PATCH, DELETE) must come from this site, carry the CSRF token and be a small form.
 
     Checks, in order: origin (403), content type (415), size (413, before the
-    body is read in full), UTF-8 (400), CSRF token in `X-CSRF-Token` or the
-    `csrf_token` field (403). The body is then replayed to the route.
+    body is read in full), UTF-8 and at most `max_fields` fields (400), CSRF
+    token in `X-CSRF-Token` or the `csrf_token` field (403). The parsed fields
+    are then the route's `posted_form(request)` (hxauth/requests.py), parsed
+    once; the body is replayed too, for a route that reads it raw.
     """
 
     safe_methods = {"GET", "HEAD", "OPTIONS"}
     form_type = "application/x-www-form-urlencoded"
 
-    def __init__(self, app, max_body: int = 64 * 1024):
+    def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50):
         self.app = app
         self.max_body = max_body
+        self.max_fields = max_fields  # our forms have three or four; far more is not from our pages
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in self.safe_methods:
@@ -137,12 +141,16 @@ class FormGuard:
             if len(body) > self.max_body:
                 return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
         try:
-            fields = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=50)
-        except (UnicodeDecodeError, ValueError):
+            text = bytes(body).decode("utf-8")
+            fields = FormData(parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=self.max_fields))
+        except UnicodeDecodeError:
             return await pages.error(request, 400, "That form could not be read (invalid encoding).")(scope, receive, send)
-        if not csrf.is_valid(request, dict(fields)):
+        except ValueError:  # parse_qsl counts the fields before it decodes any
+            return await pages.error(request, 400, "That form has too many fields.")(scope, receive, send)
+        if not csrf.is_valid(request, fields):
             message = "Your session changed or expired. Reload the page and try again."
             return await pages.error(request, 403, message)(scope, receive, send)
+        scope.setdefault("state", {})["form"] = fields
         await self.app(scope, _replay(bytes(body), receive), send)
 
     @staticmethod

@@ -8,9 +8,8 @@ from hxauth import accounts, audit, auth, rate_limits
 from hxauth.audit import client_address
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import redirect, render
+from hxauth.requests import posted_form
 
-# A form has three or four fields; anything much bigger is not from our pages.
-FORM_LIMITS = {"max_files": 0, "max_fields": 20}
 FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
@@ -57,7 +56,7 @@ def _signup_context(request, *, name="", email="", errors=None):
 async def signup(request):
     """Create an account, then send the new user to the login page."""
     state, settings = request.app.state, request.app.state.settings
-    form = await request.form(**FORM_LIMITS)
+    form = posted_form(request)
     values, errors = accounts.check_signup(
         _text(form, "name"), _text(form, "email"), _text(form, "password"), settings.password_min_length
     )
@@ -102,7 +101,7 @@ async def login_form(request):
 async def login(request):
     """Check the password and start a session; then go to `next` or home."""
     state, settings = request.app.state, request.app.state.settings
-    form = await request.form(**FORM_LIMITS)
+    form = posted_form(request)
     email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
     account = accounts.normalize_email(email)[: accounts.EMAIL_MAX_LENGTH]  # as matched, limited and logged
     context = {"email": account, "errors": {}, "error": None,

@@ -83,6 +83,22 @@ async def test_invalid_utf8_gets_400(client, app):
     assert await count(app, "SELECT count(*) FROM users") == 0
 
 
+async def test_a_form_with_more_than_50_fields_gets_400(client):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&email=a%40example.com&password=x" + "".join(f"&extra{i}=1" for i in range(48))
+    response = await client.post("/accounts/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert "too many fields" in response.text
+
+
+async def test_extra_fields_within_the_limit_are_ignored_by_the_form(client, user):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&email=ann%40example.com&password=wrong+password" + "".join(f"&extra{i}=1" for i in range(47))
+    response = await client.post("/accounts/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 422
+    assert "Invalid email or password." in response.text
+
+
 async def test_repeated_fields_are_not_a_500(client, app):
     token = await csrf_token(client)
     body = f"csrf_token={token}&email=a%40example.com&email=b%40example.com&password=x&password=y"
