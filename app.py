@@ -39,19 +39,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.disconnect()
 
-    app = Starlette(
-        debug=settings.debug,
-        routes=[
-            *routes,
-            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
-            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
-        ],
+    # The pages, behind the session cookie, the user lookup and the form guard. Mounted rather than given to
+    # Starlette as its middleware, so that these run inside its ExceptionMiddleware: a database fault in the
+    # user lookup is a 503 page like any other (errors.handlers), with every header ResponseHeaders adds.
+    site = Mount(
+        "/",
+        routes=routes,
         middleware=[
-            Middleware(ResponseHeaders),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
             Middleware(FormGuard),
         ],
+    )
+    app = Starlette(
+        debug=settings.debug,
+        routes=[
+            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
+            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+            site,
+        ],
+        middleware=[Middleware(ResponseHeaders)],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )

@@ -53,11 +53,13 @@ class ResponseHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        # Raw ASGI headers (names are lower-case): no Headers object for one look-up.
-        sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
-        # Unique, not secret: no system call per request for it.
-        request_id = sent.decode() if self.incoming.fullmatch(sent) else f"{random.getrandbits(64):016x}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        if "request_id" not in state:  # else this is the 500 page of a request that has one (errors.server_error)
+            # Raw ASGI headers (names are lower-case): no Headers object for one look-up.
+            sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
+            # Unique, not secret: no system call per request for it.
+            state["request_id"] = sent.decode() if self.incoming.fullmatch(sent) else f"{random.getrandbits(64):016x}"
+        request_id = state["request_id"]
         extra = [(b"x-request-id", request_id.encode())]
         if scope["scheme"] == "https":
             extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))

@@ -59,24 +59,26 @@ def redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303, headers={"Vary": VARY})
 
 
-TITLES = {
-    400: "Bad request",
-    403: "Forbidden",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Too large",
-    415: "Unsupported form",
-    422: "Check the form",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
+# Each error status: its page's title, and what the page says when the code that answered said nothing more.
+ERRORS = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Forbidden", "You are not allowed to do that."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Method not allowed", "This page does not accept that kind of request."),
+    413: ("Too large", "That request is too large."),
+    415: ("Unsupported form", "That kind of content is not accepted here."),
+    422: ("Check the form", "Some of what was sent needs correcting."),
+    429: ("Too many attempts", "Too many requests. Wait a little and try again."),
+    500: ("Something went wrong", "An unexpected error happened on our side. Please try again."),
+    503: ("Temporarily unavailable", "The site cannot reach its database right now. Please try again in a few seconds."),
 }
 
 
-def error(request: Request, status_code: int, message: str, headers=None) -> Response:
+def error(request: Request, status_code: int, message: str | None = None, headers=None) -> Response:
     """An error page; for an htmx swap, an alert placed above the page (the form the user typed into stays)."""
     headers = dict(headers or {})
     if wants_fragment(request):
         headers.update({"HX-Retarget": "#alerts", "HX-Reswap": "innerHTML"})
-    context = {"status_code": status_code, "title": TITLES.get(status_code, "Error"), "message": message, "reference": request_id(request)}
+    title, default_message = ERRORS.get(status_code, ("Error", "Something went wrong."))
+    context = {"status_code": status_code, "title": title, "message": message or default_message, "reference": request_id(request)}
     return render(request, "error.html", context, block="alert", status_code=status_code, headers=headers)

@@ -1,10 +1,20 @@
 """CSRF: every POST needs this site's token and must not come from another site."""
 
 import pytest
+from starlette.routing import Mount, Route
 
 from conftest import HX, PASSWORD, count, csrf_token
 
 POSTS = ["/accounts/signup", "/accounts/login", "/accounts/logout"]
+
+
+def post_routes(routes, prefix=""):
+    """The path of every route that accepts a POST, in mounts too."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from post_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route) and "POST" in route.methods:
+            yield prefix + route.path
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -29,9 +39,7 @@ async def test_a_post_with_another_sessions_token_gets_403(client, app, path):
 
 async def test_every_post_route_is_guarded(client, app):
     """A route added later is covered too: the guard is middleware, not a call each route must remember."""
-    from starlette.routing import Route
-
-    posts = {route.path for route in app.routes if isinstance(route, Route) and "POST" in route.methods}
+    posts = set(post_routes(app.routes))
     assert posts == set(POSTS)
     for path in posts:
         assert (await client.post(path, data={"name": "x"})).status_code == 403

@@ -150,6 +150,48 @@ async def test_the_site_recovers_when_the_database_comes_back(app, logged_in, un
     assert "Hi Ann!" in (await logged_in.get("/")).text
 
 
+def expect_every_header_over_https(response):
+    """What ResponseHeaders gives every response, and the page's reference is the response's X-Request-ID."""
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
+
+
+async def test_a_database_fault_in_the_user_lookup_is_a_503_with_every_header_over_https(app, user, unreachable_database):
+    from conftest import log_in
+
+    async with make_client(app, base_url="https://testserver") as browser:
+        assert (await log_in(browser)).status_code == 303
+        app.state.db = unreachable_database
+        response = await browser.get("/", headers={"X-Request-ID": "trace-12345678"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.headers["x-request-id"] == "trace-12345678"
+    expect_every_header_over_https(response)
+
+
+async def test_a_database_fault_in_a_form_post_is_a_503_with_every_header_over_https(app, unreachable_database):
+    async with make_client(app, base_url="https://testserver") as browser:
+        token = await csrf_token(browser)
+        app.state.db = unreachable_database
+        response = await browser.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+    assert response.status_code == 503 and "Temporarily unavailable" in response.text
+    expect_every_header_over_https(response)
+
+
+async def test_an_unexpected_error_is_a_500_with_every_header_over_https(app):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    app.state.hasher.verify_nobody = broken
+    async with make_client(app, base_url="https://testserver") as browser:
+        token = await csrf_token(browser)
+        response = await browser.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+    assert response.status_code == 500 and "Something went wrong" in response.text
+    expect_every_header_over_https(response)
+
+
 async def test_an_unexpected_error_is_a_500_page_without_a_traceback(app, client):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
@@ -191,6 +233,26 @@ async def test_a_bug_in_the_sql_is_a_500_not_a_503(app, logged_in):
     response = await logged_in.get("/")
     assert response.status_code == 500
     assert "no_such_column" not in response.text
+
+
+async def test_a_bug_in_the_sql_of_the_user_lookup_is_a_500_page_with_its_headers(app, logged_in):
+    app.state.queries.get_session_user = "SELECT no_such_column FROM sessions WHERE token_hash = :token_hash"
+    response = await logged_in.get("/")
+    assert response.status_code == 500 and "Something went wrong" in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
+
+
+async def test_with_debug_a_database_fault_shows_its_traceback(tmp_path, unreachable_database):
+    from app import create_app
+    from conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, debug=True))
+    async with app.router.lifespan_context(app), make_client(app) as client:
+        token = await csrf_token(client)
+        app.state.db = unreachable_database
+        response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+        assert response.status_code == 500 and "Traceback" in response.text
 
 
 async def test_with_debug_an_error_shows_its_traceback(tmp_path):
