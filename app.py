@@ -39,9 +39,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.disconnect()
 
-    # The pages, behind the session cookie, the user lookup and the form guard. Mounted rather than given to
-    # Starlette as its middleware, so that these run inside its ExceptionMiddleware: a database fault in the
-    # user lookup is a 503 page like any other (errors.handlers), with every header ResponseHeaders adds.
+    # The pages (routes/: add yours there), behind the session cookie, the user lookup and the form guard.
+    # Mounted rather than given to Starlette as its middleware, so that these run inside its ExceptionMiddleware:
+    # a database fault in the user lookup is a 503 page like any other (errors.handlers), with every header
+    # ResponseHeaders adds. The static files come first, outside the session: the same for everyone.
     site = Mount(
         "/",
         routes=routes,

@@ -90,8 +90,6 @@ class SessionBackend(AuthenticationBackend):
     """The seed's user loader: resolves `request.user` from the session token, in one query."""
 
     async def authenticate(self, connection: HTTPConnection):
-        if connection.scope["path"].startswith("/static/"):
-            return None  # files are the same for everyone: no session lookup
         token = connection.session.get("token")
         if not isinstance(token, str):
             return None

@@ -38,6 +38,20 @@ async def test_htmx_is_served_from_node_modules(client):
     assert "htmx" in response.text[:2000]
 
 
+async def test_static_files_are_served_without_the_session(logged_in, app, monkeypatch):
+    """Files are the same for everyone: no user lookup, no cookie, but every security header."""
+
+    async def no_query(*args, **kwargs):
+        raise AssertionError("a static file ran a query")
+
+    monkeypatch.setattr(app.state.db, "fetch_one", no_query)
+    for path in ("/static/app.css", "/static/htmx/htmx.min.js"):
+        response = await logged_in.get(path)
+        assert response.status_code == 200 and "set-cookie" not in response.headers
+        assert response.headers["x-content-type-options"] == "nosniff" and "x-request-id" in response.headers
+    assert "Hi Ann!" not in (await logged_in.get("/static/nope.css")).text  # a 404 there is anonymous too
+
+
 async def test_a_body_over_64_kib_gets_413_before_it_is_read(client, app):
     token = await csrf_token(client)
     body = f"csrf_token={token}&name=Bob&email=bob%40example.com&password={'x' * 70_000}"
