@@ -10,7 +10,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from hxauth import errors
+from hxauth import errors, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _log_to_stderr()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
+    pages.environment.auto_reload = settings.env == "development" or settings.debug  # see a template's edit at once
     db = open_database(settings.database_url, timeout=settings.database_timeout, pool_size=settings.database_pool_size)
 
     @contextlib.asynccontextmanager
