@@ -38,11 +38,17 @@ def wants_fragment(request: Request) -> bool:
     return headers.get("hx-request") == "true" and headers.get("hx-request-type") == "partial"
 
 
-def render(request: Request, name: str, context: dict | None = None, *, block: str | None = None, status_code: int = 200, headers=None) -> Response:
-    """The page `name`, or only its `block` when htmx asked for a fragment."""
+def render(request: Request, name: str, context: dict | None = None, *, block: str = "content", status_code: int = 200, headers=None) -> Response:
+    """The page `name`, or only its `block` for an htmx swap of one element.
+
+    The rule: a request with `HX-Request: true` and `HX-Request-Type: partial` gets the block
+    (a GET of any page: its `content`; a form's submission passes `block="form"`, an error
+    page's alert is `alert`); every other request, boosted navigations and history restores
+    (`HX-Request-Type: full`) included, gets the whole page. Both say `Vary: HX-Request, HX-Request-Type`.
+    """
     template = environment.get_template(name)
     context = {"request": request, "user": request.user, "csrf_token": csrf.TemplateToken(request), **(context or {})}
-    if block and wants_fragment(request):
+    if wants_fragment(request):
         html = environment.concat(template.blocks[block](template.new_context({**context, "fragment": True})))
     else:
         html = template.render(context)
