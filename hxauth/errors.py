@@ -12,7 +12,7 @@ from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.exceptions import HTTPException
 
 from hxauth import pages
-from hxauth.audit import request_id
+from hxauth.requests import request_id
 from hxauth.faults import FAULT_TYPES, is_database_fault
 from hxauth.middleware import ResponseHeaders
 

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hxauth import csrf
-from hxauth.audit import request_id
+from hxauth.requests import request_id
 
 ROOT = Path(__file__).resolve().parent.parent
 VARY = "HX-Request, HX-Request-Type"

@@ -5,10 +5,9 @@ from urllib.parse import urlsplit
 from starlette.routing import Route
 
 from hxauth import accounts, audit, auth, rate_limits
-from hxauth.audit import client_address
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import redirect, render
-from hxauth.requests import posted_form
+from hxauth.requests import client_address, posted_form
 
 FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
