@@ -220,6 +220,29 @@ async def test_an_unexpected_error_is_a_500_with_every_header_over_https(app):
     expect_every_header_over_https(response)
 
 
+async def test_a_login_whose_session_cannot_be_saved_leaves_the_cookie_and_the_form_working(app, client, user, monkeypatch):
+    import sqlite3
+
+    token = await csrf_token(client)
+    cookie = client.cookies["session"]
+    execute = app.state.db.execute
+
+    async def locked_for_sessions(query, values=None):
+        if query is app.state.queries.insert_session:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
+        return await execute(query, values)
+
+    monkeypatch.setattr(app.state.db, "execute", locked_for_sessions)
+    data = {"csrf_token": token, "email": user["email"], "password": PASSWORD}
+    response = await client.post("/accounts/login", data=data)
+    assert response.status_code == 503 and "set-cookie" not in response.headers
+    assert client.cookies["session"] == cookie
+    monkeypatch.setattr(app.state.db, "execute", execute)
+    assert (await client.post("/accounts/login", data=data)).status_code == 303  # the same form, once the database is back
+
+
 async def test_an_unexpected_error_is_a_500_page_without_a_traceback(app, client):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
