@@ -10,7 +10,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from hxauth import errors, housekeeping
+from hxauth import errors, housekeeping, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _log_to_stderr()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
+    pages.environment.auto_reload = settings.env == "development" or settings.debug  # see a template's edit at once
     db = open_database(settings.database_url, timeout=settings.database_timeout, pool_size=settings.database_pool_size)
 
     @contextlib.asynccontextmanager
@@ -40,19 +41,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.disconnect()
 
-    app = Starlette(
-        debug=settings.debug,
-        routes=[
-            *routes,
-            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
-            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
-        ],
+    # The pages (routes/: add yours there), behind the session cookie, the user lookup and the form guard.
+    # Mounted rather than given to Starlette as its middleware, so that these run inside its ExceptionMiddleware:
+    # a database fault in the user lookup is a 503 page like any other (errors.handlers), with every header
+    # ResponseHeaders adds. The static files come first, outside the session: the same for everyone.
+    site = Mount(
+        "/",
+        routes=routes,
         middleware=[
-            Middleware(ResponseHeaders),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
             Middleware(FormGuard),
         ],
+    )
+    app = Starlette(
+        debug=settings.debug,
+        routes=[
+            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
+            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+            site,
+        ],
+        middleware=[Middleware(ResponseHeaders)],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )

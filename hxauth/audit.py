@@ -7,16 +7,9 @@ never a password, a session token or a cookie.
 import json
 import logging
 
+from hxauth.requests import client_address, request_id
+
 log = logging.getLogger("hxauth.audit")
-
-
-def client_address(request) -> str:
-    """The socket peer, or the forwarded address when uvicorn trusts the proxy (--forwarded-allow-ips)."""
-    return request.client.host if request.client else ""
-
-
-def request_id(request) -> str:
-    return request.scope.get("state", {}).get("request_id", "-")
 
 
 def record(request, event: str, **fields) -> None:

@@ -1,50 +1,53 @@
-"""Error pages: a clear message for every 4xx, a 503 for database faults, never a traceback (unless DEBUG)."""
+"""Error pages: a clear message for every 4xx, a 503 for database faults, never a traceback (unless DEBUG).
+
+HTTP errors and database faults are handled in Starlette's ExceptionMiddleware, inside
+ResponseHeaders, so their pages get every header. Only an unexpected error reaches
+`server_error`, outside every middleware.
+"""
 
 import logging
+from http import HTTPStatus
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.exceptions import HTTPException
 
 from hxauth import pages
-from hxauth.audit import request_id
-from hxauth.faults import is_database_fault
-from hxauth.middleware import SECURITY_HEADERS
+from hxauth.requests import request_id
+from hxauth.faults import FAULT_TYPES, is_database_fault
+from hxauth.middleware import ResponseHeaders
 
 log = logging.getLogger("hxauth")
 
-MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You are not allowed to do that.",
-    404: "There is no page at this address.",
-    405: "This page does not accept that kind of request.",
-    413: "That request is too large.",
-    415: "That kind of content is not accepted here.",
-    429: "Too many requests. Wait a little and try again.",
-    500: "An unexpected error happened on our side. Please try again.",
-    503: "The site cannot reach its database right now. Please try again in a few seconds.",
-}
-
 
 async def http_error(request, exc: HTTPException):
-    message = MESSAGES.get(exc.status_code, exc.detail)
+    """A 4xx page. Starlette's default detail (the status's English name) gives way to the page's own message."""
+    _anonymous_unless_known(request)
+    message = None if exc.detail == HTTPStatus(exc.status_code).phrase else exc.detail
     return pages.error(request, exc.status_code, message, headers=exc.headers)
 
 
+async def database_fault(request, exc: Exception):
+    """The database is down, locked or read-only: a 503, try again. A mistake in the SQL (SQLite reports
+    some as the same exception class) is re-raised, to be a 500; so is every fault under DEBUG (the traceback)."""
+    if request.app.debug or not is_database_fault(exc):
+        raise exc
+    _anonymous_unless_known(request)
+    log.error("request_id=%s database unavailable: %s %s: %r", request_id(request), request.method, request.url.path, exc)
+    return pages.error(request, 503, headers={"Retry-After": "5"})
+
+
 async def server_error(request, exc: Exception):
-    """Last resort, outside every middleware: the request may not have a user yet."""
+    """The last resort, in Starlette's ServerErrorMiddleware outside every other middleware: so the page goes out
+    through ResponseHeaders itself, and gets the same headers as every other response."""
+    _anonymous_unless_known(request)
+    log.error("request_id=%s unexpected error: %s %s", request_id(request), request.method, request.url.path, exc_info=exc)
+    return ResponseHeaders(pages.error(request, 500))
+
+
+def _anonymous_unless_known(request) -> None:
+    """An error can come before the session is read (a static file, a fault in the user lookup): show it anonymously."""
     request.scope.setdefault("user", UnauthenticatedUser())
     request.scope.setdefault("auth", AuthCredentials())
-    reference = request_id(request)
-    if is_database_fault(exc):
-        log.error("request_id=%s database unavailable: %s %s: %r", reference, request.method, request.url.path, exc)
-        response = pages.error(request, 503, MESSAGES[503], headers={"Retry-After": "5"})
-    else:
-        log.error("request_id=%s unexpected error: %s %s", reference, request.method, request.url.path, exc_info=exc)
-        response = pages.error(request, 500, MESSAGES[500])
-    response.headers["X-Request-ID"] = reference
-    response.headers.update(SECURITY_HEADERS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
-handlers = {HTTPException: http_error, Exception: server_error}
+handlers = {HTTPException: http_error, **{fault: database_fault for fault in FAULT_TYPES}, Exception: server_error}

@@ -1,6 +1,8 @@
 """Configuration from environment variables (and an optional `.env` file)."""
 
 import dataclasses
+import functools
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -74,6 +76,15 @@ class Settings:
                 raise ConfigError(f"{name}: {error}") from None
         values["secret_key"] = config("SECRET_KEY", default="") or _development_secret(values.get("env", "development"))
         return cls(**values)
+
+
+@functools.cache
+def derived_key(purpose: str, secret_key: str) -> bytes:
+    """A key of the secret key's for one purpose only (CSRF tokens, session cookies), derived once.
+
+    64 bytes, the most BLAKE2b takes: SHA-512 of the secret, however long the secret.
+    """
+    return hashlib.sha512(f"hxauth {purpose}:{secret_key}".encode()).digest()
 
 
 def _development_secret(env: str) -> str:

@@ -5,12 +5,10 @@ from urllib.parse import urlsplit
 from starlette.routing import Route
 
 from hxauth import accounts, audit, auth
-from hxauth.audit import client_address
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import redirect, render
+from hxauth.requests import client_address, posted_form
 
-# A form has three or four fields; anything much bigger is not from our pages.
-FORM_LIMITS = {"max_files": 0, "max_fields": 20}
 FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
@@ -57,7 +55,7 @@ def _signup_context(request, *, name="", email="", errors=None):
 async def signup(request):
     """Create an account, then send the new user to the login page."""
     state, settings = request.app.state, request.app.state.settings
-    form = await request.form(**FORM_LIMITS)
+    form = posted_form(request)
     values, errors = accounts.check_signup(
         _text(form, "name"), _text(form, "email"), _text(form, "password"), settings.password_min_length
     )
@@ -111,7 +109,7 @@ def _login_refused(request, status_code, headers=None, **context):
 @redirect_if_user_is_authenticated
 async def login(request):
     """Check the password and start a session; then go to `next` or home."""
-    form = await request.form(**FORM_LIMITS)
+    form = posted_form(request)
     email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
     account = accounts.login_email(email)
     if errors := accounts.check_login(email, password):

@@ -1,10 +1,20 @@
 """CSRF: every POST needs this site's token and must not come from another site."""
 
 import pytest
+from starlette.routing import Mount, Route
 
 from conftest import HX, PASSWORD, count, csrf_token, log_in, submit
 
 POSTS = ["/accounts/signup", "/accounts/login", "/accounts/logout"]
+
+
+def post_routes(routes, prefix=""):
+    """The path of every route that accepts a POST, in mounts too."""
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from post_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route) and "POST" in route.methods:
+            yield prefix + route.path
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -29,12 +39,26 @@ async def test_a_post_with_another_sessions_token_gets_403(client, app, path):
 
 async def test_every_post_route_is_guarded(client, app):
     """A route added later is covered too: the guard is middleware, not a call each route must remember."""
-    from starlette.routing import Route
+    posts = set(post_routes(app.routes))
+    assert set(POSTS) <= posts
+    await csrf_token(client)
+    for path in posts:
+        response = await client.post(path, data={"name": "x"})
+        assert response.status_code == 403, path
 
-    posts = {route.path for route in app.routes if isinstance(route, Route) and "POST" in route.methods}
-    assert set(POSTS) <= posts  # the routes are found where they are declared
-    for path in sorted(posts):
-        assert (await client.post(path, data={"name": "x"})).status_code == 403, path
+
+async def test_a_post_route_a_developer_adds_is_guarded_too(client, app):
+    from starlette.responses import PlainTextResponse
+
+    async def add_note(request):
+        return PlainTextResponse("saved")
+
+    site = next(route for route in app.routes if isinstance(route, Mount) and route.path == "")
+    site.routes.append(Route("/notes", add_note, methods=["POST"]))
+    assert "/notes" in set(post_routes(app.routes))
+    token = await csrf_token(client)
+    assert (await client.post("/notes", data={"text": "hi"})).status_code == 403
+    assert (await client.post("/notes", data={"csrf_token": token, "text": "hi"})).text == "saved"
 
 
 async def test_the_header_token_is_accepted_for_htmx_requests(client, user):

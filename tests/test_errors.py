@@ -20,6 +20,20 @@ async def test_an_unknown_page_for_htmx_is_an_alert_fragment(client):
     assert "<html" not in response.text and response.headers["hx-retarget"] == "#alerts"
 
 
+async def test_a_route_s_own_http_error_message_is_shown(app, client):
+    from starlette.exceptions import HTTPException
+    from starlette.routing import Mount, Route
+
+    async def someone_elses_note(request):
+        raise HTTPException(403, "Only its author may edit this note.")
+
+    site = next(route for route in app.routes if isinstance(route, Mount) and route.path == "")
+    site.routes.append(Route("/notes/1/edit", someone_elses_note))
+    response = await client.get("/notes/1/edit")
+    assert response.status_code == 403
+    assert "Forbidden" in response.text and "Only its author may edit this note." in response.text
+
+
 async def test_a_wrong_method_is_a_405_page(client):
     token = await csrf_token(client)
     response = await client.post("/", data={"csrf_token": token})
@@ -38,6 +52,20 @@ async def test_htmx_is_served_from_node_modules(client):
     response = await client.get("/static/htmx/htmx.min.js")
     assert response.status_code == 200
     assert "htmx" in response.text[:2000]
+
+
+async def test_static_files_are_served_without_the_session(logged_in, app, monkeypatch):
+    """Files are the same for everyone: no user lookup, no cookie, but every security header."""
+
+    async def no_query(*args, **kwargs):
+        raise AssertionError("a static file ran a query")
+
+    monkeypatch.setattr(app.state.db, "fetch_one", no_query)
+    for path in ("/static/app.css", "/static/htmx/htmx.min.js"):
+        response = await logged_in.get(path)
+        assert response.status_code == 200 and "set-cookie" not in response.headers
+        assert response.headers["x-content-type-options"] == "nosniff" and "x-request-id" in response.headers
+    assert "Hi Ann!" not in (await logged_in.get("/static/nope.css")).text  # a 404 there is anonymous too
 
 
 async def test_a_body_over_64_kib_gets_413_before_it_is_read(client, app):
@@ -83,6 +111,22 @@ async def test_invalid_utf8_gets_400(client, app):
     response = await client.post("/accounts/signup", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 400
     assert await count(app, "SELECT count(*) FROM users") == 0
+
+
+async def test_a_form_with_more_than_50_fields_gets_400(client):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&email=a%40example.com&password=x" + "".join(f"&extra{i}=1" for i in range(48))
+    response = await client.post("/accounts/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    assert "too many fields" in response.text
+
+
+async def test_extra_fields_within_the_limit_are_ignored_by_the_form(client, user):
+    token = await csrf_token(client)
+    body = f"csrf_token={token}&email=ann%40example.com&password=wrong+password" + "".join(f"&extra{i}=1" for i in range(47))
+    response = await client.post("/accounts/login", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 422
+    assert "Invalid email or password." in response.text
 
 
 async def test_repeated_fields_are_not_a_500(client, app):
@@ -147,6 +191,71 @@ async def test_the_site_recovers_when_the_database_comes_back(app, logged_in, un
     assert "Hi Ann!" in (await logged_in.get("/")).text
 
 
+def expect_every_header_over_https(response):
+    """What ResponseHeaders gives every response, and the page's reference is the response's X-Request-ID."""
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
+
+
+async def test_a_database_fault_in_the_user_lookup_is_a_503_with_every_header_over_https(app, user, unreachable_database):
+    from conftest import log_in
+
+    async with make_client(app, base_url="https://testserver") as browser:
+        assert (await log_in(browser)).status_code == 303
+        app.state.db = unreachable_database
+        response = await browser.get("/", headers={"X-Request-ID": "trace-12345678"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.headers["x-request-id"] == "trace-12345678"
+    expect_every_header_over_https(response)
+
+
+async def test_a_database_fault_in_a_form_post_is_a_503_with_every_header_over_https(app, unreachable_database):
+    async with make_client(app, base_url="https://testserver") as browser:
+        token = await csrf_token(browser)
+        app.state.db = unreachable_database
+        response = await browser.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+    assert response.status_code == 503 and "Temporarily unavailable" in response.text
+    expect_every_header_over_https(response)
+
+
+async def test_an_unexpected_error_is_a_500_with_every_header_over_https(app):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    app.state.hasher.verify_nobody = broken
+    async with make_client(app, base_url="https://testserver") as browser:
+        token = await csrf_token(browser)
+        response = await browser.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+    assert response.status_code == 500 and "Something went wrong" in response.text
+    expect_every_header_over_https(response)
+
+
+async def test_a_login_whose_session_cannot_be_saved_leaves_the_cookie_and_the_form_working(app, client, user, monkeypatch):
+    import sqlite3
+
+    token = await csrf_token(client)
+    cookie = client.cookies["session"]
+    execute = app.state.db.execute
+
+    async def locked_for_sessions(query, values=None):
+        if query is app.state.queries.insert_session:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
+        return await execute(query, values)
+
+    monkeypatch.setattr(app.state.db, "execute", locked_for_sessions)
+    data = {"csrf_token": token, "email": user["email"], "password": PASSWORD}
+    response = await client.post("/accounts/login", data=data)
+    assert response.status_code == 503 and "set-cookie" not in response.headers
+    assert client.cookies["session"] == cookie
+    monkeypatch.setattr(app.state.db, "execute", execute)
+    assert (await client.post("/accounts/login", data=data)).status_code == 303  # the same form, once the database is back
+
+
 async def test_an_unexpected_error_is_a_500_page_without_a_traceback(app, client):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
@@ -186,6 +295,23 @@ async def test_a_bug_in_the_sql_is_a_500_not_a_503(app, logged_in):
     response = await logged_in.get("/")
     assert response.status_code == 500
     assert "no_such_column" not in response.text
+
+
+async def test_a_bug_in_the_sql_of_the_user_lookup_is_a_500_page_with_its_headers(app, logged_in):
+    app.state.queries.get_session_user = "SELECT no_such_column FROM sessions WHERE token_hash = :token_hash"
+    response = await logged_in.get("/")
+    assert response.status_code == 500 and "Something went wrong" in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+    assert f"<code>{response.headers['x-request-id']}</code>" in response.text
+
+
+async def test_with_debug_a_database_fault_shows_its_traceback(make_app, unreachable_database):
+    app = await make_app(debug=True)
+    async with make_client(app) as client:
+        token = await csrf_token(client)
+        app.state.db = unreachable_database
+        response = await client.post("/accounts/login", data={"csrf_token": token, "email": "a@example.com", "password": "x"})
+        assert response.status_code == 500 and "Traceback" in response.text
 
 
 async def test_with_debug_an_error_shows_its_traceback(make_app):

@@ -6,7 +6,7 @@ would follow a 3xx silently), and fragments rather than whole pages.
 
 import pytest
 
-from conftest import HX, PASSWORD, submit
+from conftest import BOOSTED, HX, PASSWORD, csrf_token, submit
 
 GOOD_SIGNUP = {"name": "Bob", "email": "bob@example.com", "password": PASSWORD}
 GOOD_LOGIN = {"email": "ann@example.com", "password": PASSWORD}
@@ -20,8 +20,13 @@ def expect_redirect(response, htmx: bool, location: str):
 
 
 def expect_page(response, htmx: bool, text: str, status: int = 200):
+    """A whole page for a browser; for an htmx swap of one element, a fragment of it."""
     assert response.status_code == status and text in response.text
     assert "HX-Request" in response.headers["vary"]
+    if htmx:
+        assert "<!DOCTYPE" not in response.text and "<html" not in response.text
+    else:
+        assert response.text.startswith("<!DOCTYPE html>") and "</html>" in response.text
 
 
 async def post(client, path, data, htmx):
@@ -96,3 +101,12 @@ async def test_post_logout(client, htmx):
 async def test_post_logout_logged_in(logged_in, app, htmx):
     expect_redirect(await post(logged_in, "/accounts/logout", {}, htmx), htmx, "/")
     assert await app.state.db.fetch_val("SELECT count(*) FROM sessions") == 0
+
+
+@pytest.mark.parametrize("path, text", [("/", "You are not logged in"), ("/accounts/signup", 'name="password"'), ("/accounts/login", 'name="next"')])
+async def test_a_boosted_get_gets_the_whole_page(client, path, text):
+    expect_page(await client.get(path, headers=BOOSTED), False, text)
+
+
+async def test_a_boosted_get_of_the_logout_page_gets_the_whole_page(logged_in):
+    expect_page(await logged_in.get("/accounts/logout", headers=BOOSTED), False, "Log out</button>")

@@ -9,7 +9,7 @@ import time
 from itsdangerous import TimestampSigner
 
 from conftest import HX, count, create_user, csrf_token, log_in, make_client, submit
-from hxauth.auth import cookie_signer
+from hxauth.middleware import cookie_signer
 
 
 def cookie_payload(client) -> dict:

@@ -165,7 +165,7 @@ async def test_boosted_signup_form_submission_gets_hx_location(client):
 
 
 async def test_a_blank_form_ties_the_password_hint_to_its_field_and_marks_nothing_invalid(client):
-    """The blank form's fields are rendered once and shared (hxauth.pages): they must carry no one's errors."""
+    """A blank form, even right after one full of errors, carries none of them."""
     await sign_up(client, name="", email="nope", password="")  # a form full of errors first
     response = await client.get("/accounts/signup")
     assert 'id="password-hint"' in response.text and 'aria-describedby="password-hint"' in response.text
