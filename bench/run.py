@@ -19,7 +19,6 @@ import contextlib
 import datetime
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -27,17 +26,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
-
-import httpx
+from urllib.parse import urlsplit
 
 from bench.load import OWASP_MINIMUM, LoadGenerator, argon2_parameters, time_argon2_verify
-from bench.report import markdown, summarise, machine
-from bench.servers import (ALL_CPUS, LOAD_CPUS, ROOT, SERVER_CPUS, PeakRSS, Server, baseline_checkout, cpu_seconds,
-                           empty_postgres, set_cpus, settle)
+from bench.report import machine, markdown, summarise
+from bench.servers import (ALL_CPUS, LOAD_CPUS, ROOT, SERVER_CPUS, PeakRSS, Server, baseline_checkout, check_requests,
+                           cpu_seconds, empty_postgres, prepare, set_cpus, settle)
 
-NAME, EMAIL, PASSWORD = "Bench", "bench@example.com", "correct horse battery staple"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 RELAXED_LIMITS = {"LOGIN_ACCOUNT_LIMIT": "1000000000", "LOGIN_CLIENT_LIMIT": "1000000000", "SIGNUP_LIMIT": "1000000000"}
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/hxauth_bench"  # the bench's own database, emptied each run
 
@@ -52,44 +47,6 @@ PAGES = [
     ("home_logged_in_postgresql", "`GET /` logged in, PostgreSQL", "app_pg", "/", ("sqlite_ratio", ">=", 0.6)),
 ]
 FLOOR_FIELDS = ("rps", "p50_ms", "p99_ms", "cpu_us")
-
-
-def form_page(client: httpx.Client, path: str) -> str:
-    response = client.get(path)
-    response.raise_for_status()
-    return CSRF_FIELD.search(response.text).group(1)
-
-
-def prepare(app: Server) -> dict:
-    """Sign the bench user up and log in, over HTTP as a browser would; returns the requests to replay."""
-    with httpx.Client(base_url=app.url) as client:
-        token = form_page(client, "/accounts/signup")
-        response = client.post("/accounts/signup", data={"csrf_token": token, "name": NAME, "email": EMAIL, "password": PASSWORD})
-        assert response.status_code == 303, f"signup: {response.status_code} {response.text[:500]}"
-    with httpx.Client(base_url=app.url) as client:
-        token = form_page(client, "/accounts/login")
-        response = client.post("/accounts/login", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD})
-        assert response.status_code == 303, f"login: {response.status_code}"
-        logged_in = f"Cookie: session={client.cookies['session']}"
-    with httpx.Client(base_url=app.url) as client:  # an anonymous visitor, holding the login form
-        token = form_page(client, "/accounts/login")
-        login = {
-            "method": "POST",
-            "body": urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD, "next": "/"}),
-            "headers": (f"Cookie: session={client.cookies['session']}", "Content-Type: application/x-www-form-urlencoded"),
-        }
-    return {"logged_in": logged_in, "login": login, "home_bytes": len(httpx.get(app.url + "/").content)}
-
-
-def check_requests(app: Server, prepared: dict):
-    """The replayed requests still do what they are meant to: a logged-in page, a successful login."""
-    name, _, value = prepared["logged_in"].partition(": ")
-    page = httpx.get(app.url + "/", headers={name: value})
-    assert f"Hi {NAME}!" in page.text, "the logged-in cookie no longer logs in"
-    login = prepared["login"]
-    headers = dict(header.split(": ", 1) for header in login["headers"])
-    response = httpx.post(app.url + "/accounts/login", content=login["body"], headers=headers)
-    assert response.status_code == 303, f"the replayed login answers {response.status_code}"
 
 
 def measure_page(load: LoadGenerator, server: Server, path: str, options, headers=()) -> dict:

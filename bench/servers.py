@@ -1,8 +1,9 @@
-"""The servers under test: uvicorn processes, their CPUs, their databases, a baseline checkout, and /proc sampling."""
+"""The servers under test: uvicorn processes, their CPUs, databases and bench user, a baseline checkout, /proc sampling."""
 
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -11,11 +12,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+NAME, EMAIL, PASSWORD = "Bench", "bench@example.com", "correct horse battery staple"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 # The page targets run with the server on one CPU and the load generator on the others: left to the
 # scheduler, the two sometimes share a CPU, and since the load generator's work grows with the req/s,
@@ -126,6 +129,44 @@ def settle(server: Server, window: float = 0.3, timeout: float = 120):
         if cpu_seconds(server.pid) - before < window * 0.1:
             return
     raise RuntimeError("the server stayed busy after its load ended")
+
+
+def form_page(client: httpx.Client, path: str) -> str:
+    response = client.get(path)
+    response.raise_for_status()
+    return CSRF_FIELD.search(response.text).group(1)
+
+
+def prepare(app: Server) -> dict:
+    """Sign the bench user up and log in, over HTTP as a browser would; returns the requests to replay."""
+    with httpx.Client(base_url=app.url) as client:
+        token = form_page(client, "/accounts/signup")
+        response = client.post("/accounts/signup", data={"csrf_token": token, "name": NAME, "email": EMAIL, "password": PASSWORD})
+        assert response.status_code == 303, f"signup: {response.status_code} {response.text[:500]}"
+    with httpx.Client(base_url=app.url) as client:
+        token = form_page(client, "/accounts/login")
+        response = client.post("/accounts/login", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD})
+        assert response.status_code == 303, f"login: {response.status_code}"
+        logged_in = f"Cookie: session={client.cookies['session']}"
+    with httpx.Client(base_url=app.url) as client:  # an anonymous visitor, holding the login form
+        token = form_page(client, "/accounts/login")
+        login = {
+            "method": "POST",
+            "body": urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD, "next": "/"}),
+            "headers": (f"Cookie: session={client.cookies['session']}", "Content-Type: application/x-www-form-urlencoded"),
+        }
+    return {"logged_in": logged_in, "login": login, "home_bytes": len(httpx.get(app.url + "/").content)}
+
+
+def check_requests(app: Server, prepared: dict):
+    """The replayed requests still do what they are meant to: a logged-in page, a successful login."""
+    name, _, value = prepared["logged_in"].partition(": ")
+    page = httpx.get(app.url + "/", headers={name: value})
+    assert f"Hi {NAME}!" in page.text, "the logged-in cookie no longer logs in"
+    login = prepared["login"]
+    headers = dict(header.split(": ", 1) for header in login["headers"])
+    response = httpx.post(app.url + "/accounts/login", content=login["body"], headers=headers)
+    assert response.status_code == 303, f"the replayed login answers {response.status_code}"
 
 
 def empty_postgres(url: str) -> str | None:
