@@ -42,8 +42,10 @@ screenshots: install
 
 # Requests per second, latency and memory against a bare Starlette page (the floor),
 # logins against raw Argon2: see docs/performance.md. Uses wrk when installed (apt-get
-# install wrk), else bench/loadgen.py; writes bench/results/latest.{md,json}.
-# A quick look: make bench BENCH_ARGS="--rounds 1 --duration 2 --storm 16"
+# install wrk), else bench/loadgen.py; writes bench/results/latest.{md,json}. The logged-in
+# page on PostgreSQL too where one answers (--postgres-url, or BENCH_POSTGRES_URL: a database
+# the bench may empty). A quick look: make bench BENCH_ARGS="--rounds 1 --duration 2 --storm 16";
+# against an older commit, every page side by side: make bench BENCH_ARGS="--baseline main"
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

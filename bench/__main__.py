@@ -1,3 +1,5 @@
+"""`python -m bench`: the bench's command line, bench/run.py."""
+
 from bench.run import main
 
 main()
