@@ -60,7 +60,7 @@ class User(BaseUser):
     @classmethod
     def from_row(cls, row) -> "User":
         """The user from a query's row: the one place to add a column that pages show."""
-        return cls(**{field.name: row[field.name] for field in dataclasses.fields(cls)})
+        return cls(id=row["id"], name=row["name"], email=row["email"])
 
 
 def normalize_email(email: str) -> str:

@@ -182,3 +182,17 @@ async def test_a_lock_held_beyond_the_timeout_is_a_503_with_nothing_half_written
         response = await submit(client, "/accounts/signup", {"name": "Bob", "email": "bob@example.com", "password": PASSWORD})
         assert response.status_code == 303
         assert await count(app, "SELECT count(*) FROM users") == 1
+
+
+async def test_a_failing_migration_stops_the_app_from_starting(settings, tmp_path):
+    """A database whose `users` table is not hxauth's: 0001 fails, is rolled back, and start-up stops saying so."""
+    from app import create_app
+
+    async with open_database(settings.database_url) as db:
+        await db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    app = create_app(settings)
+    with pytest.raises(MigrationFailed, match="0001_create_users.*sql failed and was rolled back"):
+        async with app.router.lifespan_context(app):
+            pass
+    async with open_database(settings.database_url) as db:
+        assert "sessions" not in await table_names(db)
