@@ -6,15 +6,17 @@ import sys
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.exceptions import HTTPException
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.routing import Mount
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
 
 from hxauth import errors, housekeeping, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
-from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie
+from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie, StaticFirst
 from hxauth.passwords import Hasher
 from hxauth.queries import Queries
 from hxauth.settings import ROOT, ConfigError, Settings
@@ -41,27 +43,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await db.disconnect()
 
-    # The pages (routes/: add yours there), behind the session cookie, the user lookup and the form guard.
-    # Mounted rather than given to Starlette as its middleware, so that these run inside its ExceptionMiddleware:
-    # a database fault in the user lookup is a 503 page like any other (errors.handlers), with every header
-    # ResponseHeaders adds. The static files come first, outside the session: the same for everyone.
-    site = Mount(
-        "/",
+    # Every response gets ResponseHeaders; static files (the same for everyone) skip the session; a database
+    # fault in the session stack (the user lookup) is the same 503 page as one in a route (errors.FaultPages).
+    static = Router([
+        Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
+        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+    ])
+    static = ExceptionMiddleware(static, handlers={HTTPException: errors.http_error})  # a missing file: the 404 page
+    app = Starlette(
+        debug=settings.debug,
         routes=routes,
         middleware=[
+            Middleware(ResponseHeaders),
+            Middleware(StaticFirst, static=static),
+            Middleware(errors.FaultPages),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
             Middleware(FormGuard),
         ],
-    )
-    app = Starlette(
-        debug=settings.debug,
-        routes=[
-            Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
-            Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
-            site,
-        ],
-        middleware=[Middleware(ResponseHeaders)],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )

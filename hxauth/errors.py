@@ -1,8 +1,9 @@
 """Error pages: a clear message for every 4xx, a 503 for database faults, never a traceback (unless DEBUG).
 
-HTTP errors and database faults are handled in Starlette's ExceptionMiddleware, inside
-ResponseHeaders, so their pages get every header. Only an unexpected error reaches
-`server_error`, outside every middleware.
+HTTP errors and database faults are handled inside ResponseHeaders, so their pages get
+every header: in a route by Starlette's ExceptionMiddleware (`handlers`), in the session
+stack (the user lookup) by `FaultPages`, with the same `database_fault`. Only an
+unexpected error reaches `server_error`, outside every middleware.
 """
 
 import logging
@@ -10,6 +11,7 @@ from http import HTTPStatus
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from hxauth import pages
 from hxauth.requests import request_id
@@ -48,6 +50,32 @@ def _anonymous_unless_known(request) -> None:
     """An error can come before the session is read (a static file, a fault in the user lookup): show it anonymously."""
     request.scope.setdefault("user", UnauthenticatedUser())
     request.scope.setdefault("auth", AuthCredentials())
+
+
+class FaultPages:
+    """A database fault raised in the middleware below this one (the session's user lookup) gets `database_fault`'s
+    503 page, as a fault in a route does from Starlette's handlers; anything else goes on up."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watch(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except FAULT_TYPES as error:
+            if started:
+                raise
+            response = await database_fault(Request(scope, receive), error)  # re-raises what is not a fault
+            await response(scope, receive, send)
 
 
 handlers = {HTTPException: http_error, **{fault: database_fault for fault in FAULT_TYPES}, Exception: server_error}
