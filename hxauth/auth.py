@@ -4,7 +4,6 @@ The signed cookie (Starlette's SessionMiddleware) holds one thing: a random
 token. hxauth.accounts stores and looks up the sessions behind it.
 """
 
-import hashlib
 import secrets
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend
@@ -33,7 +32,10 @@ def session_token(connection: HTTPConnection) -> str:
 
 
 async def log_in(connection: HTTPConnection, user: User) -> None:
-    """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless."""
+    """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless.
+
+    The row is saved before the cookie changes: if saving fails (a 503), the browser keeps the token its
+    open forms were made for, and the same form works once the database is back."""
     token = await accounts.create_session(connection.app.state, user.id)
     connection.session.clear()
     connection.session["token"] = token

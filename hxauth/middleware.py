@@ -108,11 +108,7 @@ class StaticFirst:
 
 class SessionCookie:
     """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS,
-    and a faster signature (`cookie_signer`).
-
-    A request that failed on our side (5xx) sets no cookie: a login whose session
-    could not be saved (a 503) must not replace the token the page's forms were made for.
-    """
+    and a faster signature (`cookie_signer`)."""
 
     def __init__(self, app, secret_key: str, max_age: int):
         options = dict(secret_key=secret_key, max_age=max_age, same_site="lax")
@@ -122,13 +118,7 @@ class SessionCookie:
 
     async def __call__(self, scope, receive, send):
         middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
-
-        async def send_unless_failed(message):
-            if message["type"] == "http.response.start" and message["status"] >= 500:
-                message["headers"] = [header for header in message.get("headers", ()) if header[0].lower() != b"set-cookie"]
-            await send(message)
-
-        await middleware(scope, receive, send_unless_failed)
+        await middleware(scope, receive, send)
 
 
 class FormGuard:

@@ -6,7 +6,7 @@ would follow a 3xx silently), and fragments rather than whole pages.
 
 import pytest
 
-from conftest import BOOSTED, HX, PASSWORD, csrf_token, submit
+from conftest import BOOSTED, HX, PASSWORD, submit
 
 GOOD_SIGNUP = {"name": "Bob", "email": "bob@example.com", "password": PASSWORD}
 GOOD_LOGIN = {"email": "ann@example.com", "password": PASSWORD}
