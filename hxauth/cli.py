@@ -98,10 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_cleanup(settings))
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         return asyncio.run(_create_user(settings, args.name, args.email, password))
-    except MigrationFailed as error:
-        print(f"hxauth: {error}", file=sys.stderr)
-        return 1
-    except DatabaseUnavailable as error:
+    except (MigrationFailed, DatabaseUnavailable) as error:
         print(f"hxauth: {error}", file=sys.stderr)
         return 1
     except Exception as error:

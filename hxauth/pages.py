@@ -58,7 +58,7 @@ def render(request: Request, name: str, context: dict | None = None, *, block: s
     """
     template = environment.get_template(name)
     context = {"request": request, "user": request.user, "csrf_token": csrf.TemplateToken(request), **(context or {})}
-    if wants_fragment(request):
+    if wants_fragment(request) and block in template.blocks:  # a page without the block: the whole page
         html = environment.concat(template.blocks[block](template.new_context({**context, "fragment": True})))
     else:
         html = template.render(context)

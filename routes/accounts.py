@@ -29,11 +29,6 @@ def _first_error(errors: dict, order: tuple) -> str | None:
     return next((name for name in order if name in errors), None)
 
 
-def _text(form, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 @redirect_if_user_is_authenticated
 async def signup_form(request):
     """The signup page."""
@@ -57,14 +52,14 @@ async def signup(request):
     state, settings = request.app.state, request.app.state.settings
     form = posted_form(request)
     values, errors = accounts.check_signup(
-        _text(form, "name"), _text(form, "email"), _text(form, "password"), settings.password_min_length
+        form.get("name", ""), form.get("email", ""), form.get("password", ""), settings.password_min_length
     )
     if errors:
         context = _signup_context(request, **values, errors=errors)
         return render(request, "accounts/signup.html", context, block="form", status_code=422)
     try:
         user_id = await accounts.sign_up_attempt(
-            state, password=_text(form, "password"), client=client_address(request), **values
+            state, password=form.get("password", ""), client=client_address(request), **values
         )
     except accounts.TooManyAttempts as limited:
         audit.record(request, "signup.limited", retry_after=limited.retry_after)
@@ -110,7 +105,7 @@ def _login_refused(request, status_code, headers=None, **context):
 async def login(request):
     """Check the password and start a session; then go to `next` or home."""
     form = posted_form(request)
-    email, password, next_url = _text(form, "email"), _text(form, "password"), safe_next(_text(form, "next"))
+    email, password, next_url = form.get("email", ""), form.get("password", ""), safe_next(form.get("next", ""))
     account = accounts.login_email(email)
     if errors := accounts.check_login(email, password):
         return _login_refused(request, 422, email=account, next_url=next_url, errors=errors)
