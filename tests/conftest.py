@@ -165,10 +165,12 @@ async def client(app):
 # Users: made through hxauth.accounts, as signup makes them, never through the signup form or raw SQL.
 
 
-async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None) -> int:
-    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id."""
+async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None, settings=None) -> int:
+    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id.
+
+    As at signup, its confirmation message is queued in the outbox (with `settings`' BASE_URL)."""
     fast = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
-    state = State({"db": db, "queries": queries or Queries(), "hasher": hasher or fast})
+    state = State({"db": db, "queries": queries or Queries(), "hasher": hasher or fast, "settings": settings or Settings()})
     return await accounts.register_user(state, name=name, email=email, password=password)
 
 
@@ -178,7 +180,7 @@ async def create_user(app, name="Ann", email="ann@example.com", password=PASSWOR
         async with open_database(app.database_url) as db:
             return await create_user_in(db, name, email, password)
     state = app.state
-    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher)
+    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher, settings=state.settings)
 
 
 @pytest.fixture
