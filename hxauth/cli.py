@@ -37,8 +37,8 @@ async def _migrate(settings: Settings) -> int:
 
 async def _cleanup(settings: Settings) -> int:
     async with _database(settings) as db:
-        sessions, hits = await housekeeping.clean_up(State({"settings": settings, "db": db, "queries": Queries()}))
-    print(f"removed {sessions} expired sessions and {hits} old rate-limit records")
+        sessions, hits, links = await housekeeping.clean_up(State({"settings": settings, "db": db, "queries": Queries()}))
+    print(f"removed {sessions} expired sessions, {hits} old rate-limit records and {links} expired links")
     return 0
 
 

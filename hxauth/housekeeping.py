@@ -1,4 +1,4 @@
-"""Housekeeping: delete expired sessions and rate-limit hits no window can see any more.
+"""Housekeeping: delete expired sessions, expired link tokens and rate-limit hits no window can see any more.
 
 The app runs `clean_up` every CLEANUP_INTERVAL_SECONDS from its lifespan, outside
 any request; `hxauth cleanup` runs it once. Running it from several instances at
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from hxauth import accounts, rate_limits
+from hxauth import account_links, accounts, rate_limits
 
 BATCH_SIZE = 10_000
 # Longer than SQLite's longest busy-handler sleep (100 ms): a writer waiting for the lock gets it.
@@ -36,23 +36,24 @@ async def _in_batches(delete) -> int:
         await asyncio.sleep(PAUSE_SECONDS)
 
 
-async def clean_up(state) -> tuple[int, int]:
-    """Delete expired sessions and old rate-limit hits; returns how many of each."""
+async def clean_up(state) -> tuple[int, int, int]:
+    """Delete expired sessions, old rate-limit hits and expired link tokens; returns how many of each."""
     longest = rate_limits.longest_window(state.settings)
     sessions = await _in_batches(lambda size: accounts.delete_expired_sessions(state, size))
     hits = await _in_batches(lambda size: rate_limits.delete_old(state.db, state.queries, longest, size))
-    return sessions, hits
+    links = await _in_batches(lambda size: account_links.delete_expired_tokens(state, size))
+    return sessions, hits, links
 
 
 async def _clean_up_every(state, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            sessions, hits = await clean_up(state)
+            sessions, hits, links = await clean_up(state)
         except Exception:
             log.exception("cleanup failed; trying again in %s s", seconds)
         else:
-            log.info("cleanup removed %d expired sessions and %d old rate-limit records", sessions, hits)
+            log.info("cleanup removed %d expired sessions, %d old rate-limit records and %d expired links", sessions, hits, links)
 
 
 @contextlib.asynccontextmanager

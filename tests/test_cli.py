@@ -102,5 +102,5 @@ def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_ur
 
     asyncio.run(seed())
     assert cli.main(["cleanup"]) == 0
-    assert "removed 2 expired sessions and 1 old rate-limit records" in capsys.readouterr().out
+    assert "removed 2 expired sessions, 1 old rate-limit records and 0 expired links" in capsys.readouterr().out
     assert fetch_one(database_url, "SELECT token_hash FROM sessions")[0] == "live"
