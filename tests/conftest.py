@@ -43,6 +43,7 @@ from helpers import (  # re-exported: tests import them from conftest
     submit,
 )
 from hxauth import accounts
+from mailserver import SMTPServer, html_of, link_in, text_of  # noqa: F401 (re-exported)
 from hxauth.database import open_database
 from hxauth.passwords import Hasher
 from hxauth.queries import Queries
@@ -122,7 +123,12 @@ async def unreachable_database():
 
 
 def make_settings(tmp_path, **overrides) -> Settings:
-    values = {"database_url": database_url(tmp_path), "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
+    values = {
+        "database_url": database_url(tmp_path),
+        "secret_key": "test-" + "k" * 40,
+        "mail_poll_seconds": 0.05,  # the sender (when mail_url is set) looks for new messages at once
+        **FAST_ARGON2,
+    }
     return Settings(**{**values, **overrides})
 
 
@@ -202,6 +208,15 @@ async def logged_in(client, user):
 
 async def count(app, sql: str, values: dict | None = None) -> int:
     return await app.state.db.fetch_val(sql, values or {})
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free loopback port (tests/mailserver.py); `make_app(mail_url=smtp_server.url)`."""
+    smtp = SMTPServer()
+    smtp.start()
+    yield smtp
+    smtp.stop()
 
 
 @pytest.fixture
