@@ -2,11 +2,13 @@
 
 import asyncio
 import logging
+import ssl
 import time
 
 import pytest
+import trustme
 
-from conftest import HX, html_of, make_client, text_of
+from conftest import HX, SMTPServer, html_of, make_client, text_of
 from hxauth import cli, mail
 
 
@@ -205,6 +207,59 @@ def test_send_test_email_says_what_went_wrong(smtp_server, monkeypatch, capsys):
     assert cli.main(["send-test-email", "--to", "ops@example.com"]) == 1
     assert f"not sent through 127.0.0.1:{smtp_server.port}" in capsys.readouterr().err
     assert cli.main(["send-test-email", "--to", "not an address"]) == 2
+
+
+@pytest.fixture
+def trusted_ca(monkeypatch, tmp_path):
+    """A certificate authority of the test's own, trusted by the app's TLS connections (OpenSSL's SSL_CERT_FILE)."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    return ca
+
+
+def tls_server(ca, tls, login=None):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    smtp = SMTPServer(tls=tls, ssl_context=context, login=login)
+    smtp.start()
+    return smtp
+
+
+async def test_smtp_upgrades_with_starttls_when_offered_and_logs_in_with_the_urls_credentials(make_app, trusted_ca):
+    smtp = tls_server(trusted_ca, "starttls", login=("ann@example.com", "p:ss word"))
+    try:
+        url = smtp.url.replace("smtp://", "smtp://ann%40example.com:p%3Ass%20word@")
+        app = await make_app(mail_url=url)
+        await queue(app)
+        assert (await smtp.next_message(to="ann@example.com"))["Subject"] == "A test message from hxauth"
+    finally:
+        smtp.stop()
+
+
+async def test_smtps_is_tls_from_the_start(make_app, trusted_ca):
+    smtp = tls_server(trusted_ca, "implicit")
+    try:
+        app = await make_app(mail_url=smtp.url)
+        await queue(app)
+        assert (await smtp.next_message(to="ann@example.com"))["Subject"] == "A test message from hxauth"
+    finally:
+        smtp.stop()
+
+
+async def test_a_certificate_nobody_vouches_for_is_refused_and_the_message_waits(make_app, trusted_ca, monkeypatch):
+    smtp = tls_server(trustme.CA(), "implicit")  # a CA that the app does not trust
+    try:
+        app = await make_app(mail_url=smtp.url)
+        message_id = await queue(app)
+
+        async def refused():
+            return "CERTIFICATE_VERIFY_FAILED" in ((await outbox(app, message_id))["last_error"] or "")
+
+        await eventually(refused)
+        assert not smtp.received()
+    finally:
+        smtp.stop()
 
 
 @pytest.mark.parametrize("url, expected", [
