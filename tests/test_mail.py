@@ -8,7 +8,7 @@ import time
 import pytest
 import trustme
 
-from conftest import HX, SMTPServer, html_of, make_client, text_of
+from conftest import HX, SMTPServer, html_of, make_client, sqlite_only, text_of
 from hxauth import cli, mail
 
 
@@ -270,3 +270,11 @@ async def test_a_certificate_nobody_vouches_for_is_refused_and_the_message_waits
 def test_mail_url_says_where_and_how_to_connect(url, expected):
     options = mail.smtp_options(url)
     assert {key: options[key] for key in expected} == expected
+
+
+@sqlite_only
+@pytest.mark.parametrize("query", ["any_due_outbox_message", "claim_outbox_messages"])
+async def test_the_senders_queries_use_the_due_index_not_a_scan_of_every_message_ever_sent(app, query):
+    query = getattr(app.state.queries, query)
+    plan = [row[3] for row in await app.state.db.fetch_all("EXPLAIN QUERY PLAN " + query.sql, {name: 1 for name in query.parameters})]
+    assert any("outbox_due" in step for step in plan) and not [s for s in plan if s.startswith("SCAN") and s != "SCAN CONSTANT ROW"], plan
