@@ -12,7 +12,7 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
 
-from hxauth import errors, housekeeping, pages
+from hxauth import errors, housekeeping, mail, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await wait_for_database(db, settings.database_wait_seconds)
         try:
             await migrate(db)
-            async with housekeeping.cleaning_up_every(app.state, settings.cleanup_interval_seconds):
+            async with housekeeping.cleaning_up_every(app.state, settings.cleanup_interval_seconds), mail.sending(app.state):
                 yield
         finally:
             await db.disconnect()

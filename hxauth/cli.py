@@ -1,14 +1,16 @@
-"""The `hxauth` command: migrate, new-migration, create-user and cleanup (the seed's `inspira migrate` and friends)."""
+"""The `hxauth` command: migrate, new-migration, create-user, cleanup and send-test-email (the seed's `inspira migrate` and friends)."""
 
 import argparse
 import asyncio
 import contextlib
+import email.utils
 import getpass
 import sys
+import time
 
 from starlette.datastructures import State
 
-from hxauth import accounts, housekeeping
+from hxauth import accounts, housekeeping, mail
 from hxauth.database import DatabaseUnavailable, open_database, wait_for_database
 from hxauth.faults import is_database_fault
 from hxauth.migrations import MIGRATIONS, MigrationFailed, migrate, new_migration
@@ -37,8 +39,8 @@ async def _migrate(settings: Settings) -> int:
 
 async def _cleanup(settings: Settings) -> int:
     async with _database(settings) as db:
-        sessions, hits, links = await housekeeping.clean_up(State({"settings": settings, "db": db, "queries": Queries()}))
-    print(f"removed {sessions} expired sessions, {hits} old rate-limit records and {links} expired links")
+        removed = await housekeeping.clean_up(State({"settings": settings, "db": db, "queries": Queries()}))
+    print(housekeeping.summary(removed))
     return 0
 
 
@@ -71,6 +73,30 @@ async def _create_user(settings: Settings, name: str, email: str, password: str)
     return 0
 
 
+async def _send_test_email(settings: Settings, to: str) -> int:
+    """One message straight to MAIL_URL (not through the outbox): a check of the server and its settings."""
+    address, problem = accounts.check_email(to)
+    if problem:
+        print(f"hxauth: --to: {problem}", file=sys.stderr)
+        return 2
+    if not settings.mail_url:
+        print("hxauth: MAIL_URL is not set, so nothing can be sent (in development messages stay in /dev/mailbox); "
+              "set it, e.g. MAIL_URL=smtp://user:password@smtp.example.com:587", file=sys.stderr)
+        return 2
+    server = mail.smtp_options(settings.mail_url)
+    where = f"{server['hostname']}:{server['port']}" + (" (TLS)" if server["use_tls"] else "")
+    subject, text, html = mail.render("test", {"base_url": settings.base_url})
+    row = {"recipient": address, "subject": subject, "text_body": text, "html_body": html, "created_at": int(time.time()),
+           "message_id": email.utils.make_msgid(domain="hxauth.test")}
+    try:
+        await mail.send(settings, mail.message(settings, row))
+    except Exception as error:
+        print(f"hxauth: not sent through {where}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(f"sent a test message to {address} through {where}, from {settings.mail_from}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hxauth", description="Manage an hxauth site. Settings come from the environment and .env.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -82,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", required=True)
     create.add_argument("--email", required=True)
     create.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    test_email = commands.add_parser("send-test-email", help="send one message through MAIL_URL now and say what happened")
+    test_email.add_argument("--to", required=True, metavar="ADDRESS")
     args = parser.parse_args(argv)
 
     if args.command == "new-migration":
@@ -96,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "cleanup":
             return asyncio.run(_cleanup(settings))
+        if args.command == "send-test-email":
+            return asyncio.run(_send_test_email(settings, args.to))
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
         return asyncio.run(_create_user(settings, args.name, args.email, password))
     except (MigrationFailed, DatabaseUnavailable) as error:

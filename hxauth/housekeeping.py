@@ -1,4 +1,4 @@
-"""Housekeeping: delete expired sessions, expired link tokens and rate-limit hits no window can see any more.
+"""Housekeeping: delete expired sessions and link tokens, rate-limit hits no window can see any more, and old sent mail.
 
 The app runs `clean_up` every CLEANUP_INTERVAL_SECONDS from its lifespan, outside
 any request; `hxauth cleanup` runs it once. Running it from several instances at
@@ -17,11 +17,13 @@ import asyncio
 import contextlib
 import logging
 
-from hxauth import account_links, accounts, rate_limits
+from hxauth import account_links, accounts, mail, rate_limits
 
 BATCH_SIZE = 10_000
 # Longer than SQLite's longest busy-handler sleep (100 ms): a writer waiting for the lock gets it.
 PAUSE_SECONDS = 0.15
+# Sent (or given-up) messages stay in the outbox this long, for /dev/mailbox and for a look after a complaint.
+OUTBOX_KEEP_SECONDS = 7 * 24 * 3600
 
 log = logging.getLogger("hxauth")
 
@@ -36,24 +38,30 @@ async def _in_batches(delete) -> int:
         await asyncio.sleep(PAUSE_SECONDS)
 
 
-async def clean_up(state) -> tuple[int, int, int]:
-    """Delete expired sessions, old rate-limit hits and expired link tokens; returns how many of each."""
+async def clean_up(state) -> dict[str, int]:
+    """Delete what has expired; returns how many of each kind, by a name for the log."""
     longest = rate_limits.longest_window(state.settings)
-    sessions = await _in_batches(lambda size: accounts.delete_expired_sessions(state, size))
-    hits = await _in_batches(lambda size: rate_limits.delete_old(state.db, state.queries, longest, size))
-    links = await _in_batches(lambda size: account_links.delete_expired_tokens(state, size))
-    return sessions, hits, links
+    return {
+        "expired sessions": await _in_batches(lambda size: accounts.delete_expired_sessions(state, size)),
+        "old rate-limit records": await _in_batches(lambda size: rate_limits.delete_old(state.db, state.queries, longest, size)),
+        "old sent messages": await _in_batches(lambda size: mail.delete_old(state, OUTBOX_KEEP_SECONDS, size)),
+        "expired links": await _in_batches(lambda size: account_links.delete_expired_tokens(state, size)),
+    }
+
+
+def summary(removed: dict[str, int]) -> str:
+    return "removed " + ", ".join(f"{count} {kind}" for kind, count in removed.items())
 
 
 async def _clean_up_every(state, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            sessions, hits, links = await clean_up(state)
+            removed = await clean_up(state)
         except Exception:
             log.exception("cleanup failed; trying again in %s s", seconds)
         else:
-            log.info("cleanup removed %d expired sessions, %d old rate-limit records and %d expired links", sessions, hits, links)
+            log.info("cleanup %s", summary(removed))
 
 
 @contextlib.asynccontextmanager

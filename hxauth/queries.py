@@ -82,16 +82,27 @@ def _parse_text(sql: str) -> Query:
 
 
 class Queries:
-    """Named queries from sql/queries/*.sql: `-- name: verb_noun`, a comment line, one statement."""
+    """Named queries from sql/queries/*.sql: `-- name: verb_noun`, a comment line, one statement.
+
+    Where PostgreSQL needs other SQL (e.g. `FOR UPDATE SKIP LOCKED`), `<file>.postgresql.sql` gives that
+    query again under the same name: its PostgreSQL spelling replaces the one made from `<file>.sql`.
+    """
 
     def __init__(self, directory: Path = SQL / "queries"):
-        for path in sorted(directory.glob("*.sql")):
+        paths = sorted(directory.glob("*.sql"))
+        for path in (path for path in paths if not path.name.endswith(".postgresql.sql")):
             for name, statement in _named_statements(path.read_text()):
                 if not NAME.fullmatch(name):
                     raise ValueError(f"query name {name!r} in {path.name} is not a lower-case identifier")
                 if hasattr(self, name):
                     raise ValueError(f"query {name!r} is defined twice ({path.name})")
                 setattr(self, name, Query.parse(name, statement))
+        for path in (path for path in paths if path.name.endswith(".postgresql.sql")):
+            for name, statement in _named_statements(path.read_text()):
+                if not hasattr(self, name):
+                    raise ValueError(f"{path.name} spells {name!r}, which no sql/queries/*.sql file defines")
+                postgresql = Query.parse(name, statement)
+                setattr(self, name, dataclasses.replace(getattr(self, name), postgresql=postgresql.postgresql, parameters=postgresql.parameters))
 
 
 def _named_statements(text: str):

@@ -6,11 +6,14 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
+# WebAuthn refuses IP-address origins, and `make run` serves on port 8000.
+DEVELOPMENT_BASE_URL = "http://localhost:8000"
 
 
 class ConfigError(Exception):
@@ -59,6 +62,15 @@ class Settings:
     confirm_client_window: int = 3600
     # The app deletes expired sessions and old rate-limit records this often (0: never; cron `hxauth cleanup`).
     cleanup_interval_seconds: float = 3600
+    # Mail: smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (TLS from the start).
+    # Unset in development: messages stay in the outbox, shown at /dev/mailbox. Required in production.
+    mail_url: str = dataclasses.field(default="", repr=False)  # may hold a password
+    mail_from: str = "hxauth <no-reply@localhost>"
+    # The origin of every link in a message; never the request's Host header. Required in production.
+    base_url: str = ""
+    # The sender looks for due messages this often, and keeps retrying one for this long.
+    mail_poll_seconds: float = 1.0
+    mail_retry_seconds: int = 2 * 24 * 3600
 
     def __post_init__(self):
         if self.env not in ("development", "production"):
@@ -75,6 +87,30 @@ class Settings:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
         if self.hash_concurrency < 1:
             raise ConfigError("HASH_CONCURRENCY must be at least 1")
+        self._check_mail()
+
+    def _check_mail(self):
+        production = self.env == "production"
+        if production and not self.mail_url:
+            raise ConfigError("MAIL_URL is required when ENV=production (e.g. smtp://user:password@smtp.example.com:587)")
+        if production and not self.base_url:
+            raise ConfigError("BASE_URL is required when ENV=production: the https:// origin that links in messages point to")
+        if not self.base_url:
+            object.__setattr__(self, "base_url", DEVELOPMENT_BASE_URL)  # a frozen dataclass's own default, filled in
+        base = urlsplit(self.base_url)
+        if base.scheme not in ("http", "https") or not base.hostname or base.path not in ("", "/") or base.query:
+            raise ConfigError(f"BASE_URL must be an origin like https://example.com, not {self.base_url!r}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if self.mail_url:
+            mail = urlsplit(self.mail_url)
+            if mail.scheme not in ("smtp", "smtps") or not mail.hostname:
+                raise ConfigError("MAIL_URL must look like smtp://[user:password@]host:port or smtps://...")
+            try:
+                mail.port
+            except ValueError:
+                raise ConfigError("MAIL_URL has a port that is not a number") from None
+        if self.mail_poll_seconds <= 0 or self.mail_retry_seconds <= 0:
+            raise ConfigError("MAIL_POLL_SECONDS and MAIL_RETRY_SECONDS must be positive")
 
     @classmethod
     def from_environ(cls, env_file: str | Path = ROOT / ".env") -> "Settings":

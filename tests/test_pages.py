@@ -12,7 +12,8 @@ from hxauth import pages
 
 @pytest.mark.parametrize("env, debug, reloads", [("development", False, True), ("production", False, False), ("production", True, True)])
 def test_an_edited_template_is_seen_at_once_in_development_or_with_debug(tmp_path, monkeypatch, env, debug, reloads):
-    create_app(make_settings(tmp_path, env=env, debug=debug))
+    mail = {"mail_url": "smtp://127.0.0.1:9", "base_url": "https://hxauth.example"}  # required in production
+    create_app(make_settings(tmp_path, env=env, debug=debug, **mail))
     folder = tmp_path / "templates"
     folder.mkdir()
     page = folder / "page.html"

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ("SECRET_KEY", "ENV", "DATABASE_URL", "DEBUG"):
+    for name in ("SECRET_KEY", "ENV", "DATABASE_URL", "DEBUG", "MAIL_URL", "BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(settings_module, "VAR", tmp_path / "var")
     return tmp_path
@@ -32,6 +32,30 @@ def test_production_requires_a_secret_key(clean_env, monkeypatch):
     monkeypatch.setenv("ENV", "production")
     with pytest.raises(ConfigError, match="SECRET_KEY is required"):
         Settings.from_environ(env_file=clean_env / "none")
+
+
+@pytest.mark.parametrize("missing, message", [("MAIL_URL", "MAIL_URL is required"), ("BASE_URL", "BASE_URL is required")])
+def test_production_requires_a_mail_server_and_the_sites_address(clean_env, monkeypatch, missing, message):
+    values = {"ENV": "production", "SECRET_KEY": "s" * 40, "MAIL_URL": "smtp://mail.example:587", "BASE_URL": "https://hxauth.example"}
+    for name, value in values.items():
+        if name != missing:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_environ(env_file=clean_env / "none")
+
+
+def test_development_links_point_at_localhost_and_a_trailing_slash_is_dropped(clean_env):
+    assert Settings.from_environ(env_file=clean_env / "none").base_url == "http://localhost:8000"
+    assert Settings(secret_key="s" * 40, base_url="https://hxauth.example/").base_url == "https://hxauth.example"
+
+
+@pytest.mark.parametrize("setting", [
+    {"base_url": "hxauth.example"}, {"base_url": "https://hxauth.example/accounts"}, {"base_url": "ftp://hxauth.example"},
+    {"mail_url": "http://mail.example"}, {"mail_url": "smtp://"}, {"mail_url": "smtp://mail.example:port"},
+])
+def test_a_wrong_base_url_or_mail_url_is_a_clear_error(setting):
+    with pytest.raises(ConfigError, match=next(iter(setting)).upper()):
+        Settings(secret_key="s" * 40, **setting)
 
 
 def test_settings_come_from_a_dotenv_file_and_the_environment_wins(clean_env, monkeypatch):
