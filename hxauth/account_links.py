@@ -86,15 +86,19 @@ async def request_password_reset(state, email: str, *, client: str) -> int | Non
 
     Limited per address and per client (TooManyAttempts), counted for every address
     alike. Both outcomes look the same from outside: no hash either way, the same
-    lookup and a transaction either way; the caller answers the same.
+    lookup, a transaction and a rendered message either way (the message only
+    queued for an account, two inserts more); the caller answers the same.
     """
     await rate_limits.allow(state.db, state.queries, rate_limits.reset_limits(state.settings, email, client))
     row = await state.db.fetch_one(state.queries.get_user_by_email, {"email": email})
+    minutes = state.settings.reset_password_seconds // 60
     async with state.db.transaction():
         if row is None:
+            # The message is made and dropped: rendering it is most of what queueing costs.
+            mail.render("reset", {"base_url": state.settings.base_url, "name": "", "link": "", "minutes": minutes})
             return None
         link = await _new_link(state, user_id=row["id"], email=row["email"], purpose=RESET)
-        context = {"name": row["name"], "link": link, "minutes": state.settings.reset_password_seconds // 60}
+        context = {"name": row["name"], "link": link, "minutes": minutes}
         await mail.queue(state, to=row["email"], template="reset", context=context, user_id=row["id"])
     return row["id"]
 

@@ -209,3 +209,34 @@ async def test_confirmations_are_audited(logged_in, app, caplog):
     assert [e["event"] for e in events] == ["confirm.sent", "confirm.confirmed", "confirm.refused"]
     audit_text = "\n".join(r.getMessage() for r in caplog.records if r.name == "hxauth.audit")
     assert link.rsplit("/", 1)[1] not in audit_text  # the token (development logs links in hxauth.mail's lines)
+
+
+async def test_sign_up_and_confirm_over_real_smtp(make_app, smtp_server):
+    from conftest import html_of, link_in
+
+    app = await make_app(mail_url=smtp_server.url)
+    async with make_client(app) as client:
+        data = {"name": "Bob", "email": "bob@example.com", "password": PASSWORD}
+        assert (await submit(client, "/accounts/signup", data, headers=HX)).status_code == 200
+        message = await smtp_server.next_message(to="bob@example.com")
+        assert message["Subject"] == "Confirm your email address for hxauth"
+        link = link_in(message)
+        assert link in html_of(message)
+        path = link.removeprefix("http://localhost:8000")
+        assert path.startswith("/accounts/confirm/")
+        assert (await press_confirm(client, path, headers=HX)).headers["hx-location"] == "/accounts/login"
+    assert await confirmed(app, "bob@example.com")
+
+
+async def test_send_again_over_real_smtp_with_a_poisoned_host(make_app, smtp_server):
+    from conftest import link_in
+
+    app = await make_app(mail_url=smtp_server.url)
+    await create_user(app)
+    await smtp_server.next_message(to="ann@example.com")
+    async with make_client(app, base_url="http://evil.example") as client:
+        await log_in(client)
+        assert (await send_again(client, headers=HX)).status_code == 200
+    message = await smtp_server.next_message(to="ann@example.com")
+    assert "evil.example" not in message.as_string()
+    assert link_in(message).startswith("http://localhost:8000/accounts/confirm/")

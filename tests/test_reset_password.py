@@ -313,3 +313,26 @@ async def test_an_existing_and_a_missing_account_take_the_same_time_over_a_real_
                     timings[email].append(await ask(email))
     existing, missing = (statistics.median(timings[email]) for email in timings)
     assert abs(existing - missing) < 0.005, f"existing {existing * 1000:.1f} ms, missing {missing * 1000:.1f} ms"
+
+
+async def test_the_reset_over_real_smtp_plain_and_htmx(make_app, smtp_server):
+    """The mail is delivered by the app's sender to a real SMTP server; its link is followed as a person would."""
+    from conftest import html_of, link_in, text_of
+
+    app = await make_app(mail_url=smtp_server.url)
+    await create_user(app)
+    await smtp_server.next_message(to="ann@example.com")  # the signup's confirmation
+    async with make_client(app) as client:
+        for headers, password in ((None, NEW_PASSWORD), (HX, "and then another passphrase")):
+            assert (await ask_for_reset(client, headers=headers)).status_code == 200
+            message = await smtp_server.next_message(to="ann@example.com")
+            assert message["Subject"] == "Reset your hxauth password"
+            link = link_in(message)
+            assert link.startswith("http://localhost:8000/accounts/reset-password/") and link in html_of(message)
+            path = link.removeprefix("http://localhost:8000")
+            done = await choose(client, path, password, headers=headers)
+            assert done.status_code == (200 if headers else 303)
+            changed = await smtp_server.next_message(to="ann@example.com")
+            assert changed["Subject"] == "Your hxauth password was changed" and "If it was not you" in text_of(changed)
+            assert (await log_in(client, password=password)).status_code == 303
+            await submit(client, "/accounts/logout")
