@@ -69,8 +69,10 @@ async def test_a_reset_request_with_any_text_is_never_a_5xx(client, token, email
 @given(text=st.text(min_size=1, max_size=300).filter(lambda t: t.strip(".")), password=field_text)
 async def test_any_token_in_a_link_is_a_404_never_a_5xx(client, token, text, password):
     """Whatever follows /accounts/reset-password/ or /accounts/confirm/, percent-encoded as a browser sends it
-    (a path of dots alone is another path, which the browser resolves before sending)."""
+    (a path of dots alone is another path, which the browser resolves before sending). A %2F is a / once decoded:
+    one at the end gets Starlette's redirect to the path without it."""
+    answers = {404, 307} if quote(text, safe="").endswith("%2F") else {404}
     for path in ("/accounts/reset-password/", "/accounts/confirm/"):
         link = path + quote(text, safe="")
-        assert (await client.get(link)).status_code == 404
-        assert (await client.post(link, data={"csrf_token": token, "password": password})).status_code == 404
+        assert (await client.get(link)).status_code in answers
+        assert (await client.post(link, data={"csrf_token": token, "password": password})).status_code in answers
