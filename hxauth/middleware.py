@@ -10,6 +10,7 @@ from itsdangerous.signer import SigningAlgorithm
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
+from starlette.routing import Match
 
 from hxauth import csrf, pages
 from hxauth.settings import derived_key
@@ -124,14 +125,16 @@ class SessionCookie:
 class FormGuard:
     """Every POST (PUT, PATCH, DELETE) must come from this site, carry the CSRF token and be a small form.
 
-    Checks, in order: origin (403), content type (415), size (413, before the
+    Checks, in order: a route serves the method at this path (405 with `Allow`,
+    so a wrong method is told so rather than about its body; a path no route
+    has goes on to the router's 404), origin (403), content type (415), size (413, before the
     body is read in full), UTF-8 and at most `max_fields` fields (400), CSRF
     token in `X-CSRF-Token` or the `csrf_token` field (403). The parsed fields
     are then the route's `posted_form(request)` (hxauth/requests.py), parsed
     once; the body is replayed too, for a route that reads it raw.
     """
 
-    safe_methods = {"GET", "HEAD", "OPTIONS"}
+    safe_methods = {"GET", "HEAD"}  # every route that serves GET serves HEAD (Starlette adds it)
     form_type = "application/x-www-form-urlencoded"
 
     def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50):
@@ -143,6 +146,12 @@ class FormGuard:
         if scope["type"] != "http" or scope["method"] in self.safe_methods:
             return await self.app(scope, receive, send)
         request = Request(scope, receive)
+        served, allowed = _methods_at(scope)
+        if not served:
+            if not allowed:  # no route has this path: the router's 404 (or its slash redirect), no handler runs
+                return await self.app(scope, receive, send)
+            headers = {"Allow": ", ".join(sorted(allowed))}
+            return await pages.error(request, 405, headers=headers)(scope, receive, send)
         headers = request.headers
         if not self._same_origin(request):
             return await pages.error(request, 403, "This form was sent from another site.")(scope, receive, send)
@@ -179,6 +188,19 @@ class FormGuard:
         if origin is None:
             return True  # not a browser (browsers send Origin on every POST); the token still applies
         return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _methods_at(scope) -> tuple[bool, set[str]]:
+    """Whether a route of the app serves this request's method at its path, and the methods the path's routes
+    serve (Starlette's own 405 names only the first route's, and comes after this guard)."""
+    allowed = set()
+    for route in scope["app"].routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return True, allowed
+        if match is Match.PARTIAL:
+            allowed |= route.methods
+    return False, allowed
 
 
 def _replay(body: bytes, receive):
