@@ -55,9 +55,14 @@ class Hasher:
         return await self._run(self._hasher.hash, normalize(password))
 
     async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether `password` matches. A failure against a hash made with older, cheaper parameters also spends
+        a verify at the current ones: else a wrong password for such an account answers faster than an unknown
+        email, and tells that the account exists."""
         try:
             return await self._run(self._hasher.verify, password_hash, normalize(password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
+            if self.needs_rehash(password_hash):
+                await self.verify_nobody(password)
             return False
 
     async def verify_nobody(self, password: str) -> None:
@@ -67,4 +72,7 @@ class Hasher:
         await self.verify(self._dummy_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
-        return self._hasher.check_needs_rehash(password_hash)
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:  # not an Argon2 hash at all: replace it (it can never verify anyway)
+            return True
