@@ -13,7 +13,7 @@ from starlette.authentication import BaseUser
 
 from hxauth import account_links, rate_limits
 from hxauth.faults import is_unique_violation
-from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
+from hxauth.passwords import password_problem, too_long
 from hxauth.rate_limits import TooManyAttempts
 from hxauth.tokens import hash_token, new_token
 
@@ -140,7 +140,7 @@ async def get_user_by_email_and_password(state, email: str, password: str) -> Us
     """The user if the password matches, else None, taking about the same time either way."""
     email, problem = check_email(email)
     row = None if problem else await state.db.fetch_one(state.queries.get_user_by_email, {"email": email})
-    if len(password) > PASSWORD_MAX_LENGTH:
+    if too_long(password):
         return None
     if row is None:
         # Verify against a dummy hash so an unknown email costs what a wrong password does.

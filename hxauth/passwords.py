@@ -23,19 +23,31 @@ def common_passwords() -> frozenset[str]:
 
 
 def normalize(password: str) -> str:
-    """NFKC, as SP 800-63B asks, so the same passphrase typed on two keyboards matches."""
+    """NFKC, as SP 800-63B asks, so the same passphrase typed on two keyboards matches.
+
+    The one form of a password: the rules judge it, the hash is of it, a login verifies it. (Hashes have been
+    of this form since the first release, so no stored hash is of another and no second verify is needed.)
+    """
     return unicodedata.normalize("NFKC", password)
 
 
+def too_long(password: str) -> bool:
+    """Over the cap once normalised (composing accents shortens a password; what the rules allow, login takes)."""
+    return len(normalize(password)) > MAX_LENGTH
+
+
 def password_problem(password: str, min_length: int, *, name: str = "", email: str = "") -> str | None:
-    """What is wrong with a new password, in words for the person choosing it; None if fine."""
-    length = len(normalize(password))
-    if length < min_length:
+    """What is wrong with a new password, in words for the person choosing it; None if fine.
+
+    Judged in its normalised form, the one that is hashed: "ｐａｓｓｗｏｒｄ" in fullwidth is "password".
+    """
+    password = normalize(password)
+    if len(password) < min_length:
         return f"Use at least {min_length} characters; a few words together make a good one."
-    if length > MAX_LENGTH:
+    if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
     lowered = password.lower()
-    if lowered in common_passwords() or lowered in (name.strip().lower(), email.strip().lower()):
+    if lowered in common_passwords() or lowered in (normalize(name).strip().lower(), normalize(email).strip().lower()):
         return "This password is too common or easy to guess; choose another."
     return None
 

@@ -169,6 +169,9 @@ async def test_a_wrong_password_for_an_old_cheap_hash_costs_what_an_unknown_emai
         ("x" * 1025, 15, "at most 1024"),
         ("no digits no symbols just words", 15, None),
         ("Ωμέγα-λέξεις-πάνω", 15, None),
+        ("ｐａｓｓｗｏｒｄ", 8, "too common"),  # fullwidth: NFKC makes it "password"
+        ("ＱＷＥＲＴＹuiop12345", 15, "too common"),
+        ("e\u0301" * 1000, 15, None),  # 2000 code points, 1000 once composed: under the cap
     ],
 )
 def test_password_rules(password, min_length, problem):
@@ -197,3 +200,23 @@ async def test_a_configured_minimum_is_used_by_signup(make_app):
         data = {"name": "Bob", "email": "bob@example.com", "password": "b" * 19}
         response = await submit(client, "/accounts/signup", data, headers=HX)
         assert response.status_code == 422 and "at least 20" in response.text
+
+
+async def test_a_password_of_combining_accents_accepted_at_signup_logs_in(make_app):
+    """1200 code points typed, 600 once composed: signup judged the composed form, so login must take it too."""
+    app = await make_app()
+    accents = "e\u0301" * 600
+    async with make_client(app) as client:
+        signup = await submit(client, "/accounts/signup", {"name": "Zoé", "email": "zoe@example.com", "password": accents})
+        assert signup.status_code == 303
+        assert (await log_in(client, email="zoe@example.com", password=accents)).status_code == 303
+        await submit(client, "/accounts/logout")
+        assert (await log_in(client, email="zoe@example.com", password="\u00e9" * 600)).status_code == 303  # composed
+
+
+async def test_a_listed_password_typed_in_fullwidth_is_refused_at_signup(make_app):
+    app = await make_app(password_min_length=8)
+    async with make_client(app) as client:
+        data = {"name": "Bob", "email": "bob@example.com", "password": "ｐａｓｓｗｏｒｄ１２３"}
+        response = await submit(client, "/accounts/signup", data, headers=HX)
+        assert response.status_code == 422 and "too common" in response.text
