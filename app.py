@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.db = db
     app.state.queries = Queries()
     app.state.hasher = Hasher(
-        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency,
+        per_client=settings.hash_per_client, queue_limit=settings.hash_queue_limit,
     )
     return app
 

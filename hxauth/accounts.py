@@ -157,10 +157,11 @@ async def get_user_by_email_and_password(state, email: str, password: str) -> Us
 async def sign_up_attempt(state, *, name: str, email: str, password: str, client: str) -> int:
     """register_user under the per-client signup limit, counted before the account is made.
 
-    Raises TooManyAttempts or EmailTaken; a taken email counts as a signup.
+    Raises TooManyAttempts or EmailTaken (a taken email counts as a signup), or passwords.Busy (nothing counted).
     """
-    await rate_limits.allow(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
-    return await register_user(state, name=name, email=email, password=password)
+    async with state.hasher.slot(client):  # first: a request refused for want of room counts against nothing
+        await rate_limits.allow(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
+        return await register_user(state, name=name, email=email, password=password)
 
 
 async def log_in_attempt(state, email: str, password: str, *, client: str) -> User | None:
@@ -169,12 +170,14 @@ async def log_in_attempt(state, email: str, password: str, *, client: str) -> Us
     The attempt is counted before the password is checked, so guesses sent in
     parallel cannot all pass; a success takes its own count back and clears the
     account's failures from this client (the owner got in: forget their typos).
+    Raises passwords.Busy, before anything is counted, when the client has its share of hashing already.
     """
     limits = rate_limits.login_limits(state.settings, login_email(email), client)
-    attempt = await rate_limits.attempt(state.db, state.queries, limits)
-    if attempt.retry_after:
-        raise TooManyAttempts(attempt.retry_after)
-    user = await get_user_by_email_and_password(state, email, password)
+    async with state.hasher.slot(client):  # first: a request refused for want of room counts against nothing
+        attempt = await rate_limits.attempt(state.db, state.queries, limits)
+        if attempt.retry_after:
+            raise TooManyAttempts(attempt.retry_after)
+        user = await get_user_by_email_and_password(state, email, password)
     if user is not None:
         await rate_limits.forget(state.db, state.queries, attempt.hit_ids)
         await rate_limits.clear(state.db, state.queries, limits[0])  # the account+client bucket

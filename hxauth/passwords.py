@@ -1,5 +1,6 @@
 """Argon2id hashing off the event loop, and the NIST SP 800-63B password rules."""
 
+import contextlib
 import functools
 import secrets
 import unicodedata
@@ -52,13 +53,51 @@ def password_problem(password: str, min_length: int, *, name: str = "", email: s
     return None
 
 
-class Hasher:
-    """argon2-cffi's PasswordHasher, run in worker threads, at most `concurrency` at once."""
+class Busy(Exception):
+    """No room to hash for this request now (Hasher.slot): refused at once, before any hashing."""
 
-    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, concurrency: int):
+    status_code, retry_after, message = 503, 5, "The site is busy. Please try again in a few seconds."
+
+
+class ClientBusy(Busy):
+    """This client already has its share of hashes queued or running."""
+
+    status_code, retry_after, message = 429, 1, "Too many requests from your address at once. Wait a moment and try again."
+
+
+class Hasher:
+    """argon2-cffi's PasswordHasher, run in worker threads, at most `concurrency` at once.
+
+    A request that hashes takes a `slot(client)` first: a client may hold `per_client` at once, everyone
+    together `queue_limit`, so a flood from a few addresses waits in its own short line (or is refused)
+    instead of delaying every other login by seconds, and what waits stays bounded.
+    """
+
+    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, concurrency: int, *,
+                 per_client: int = 2, queue_limit: int = 64):
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._dummy_hash: str | None = None
+        self.per_client, self.queue_limit = per_client, queue_limit
+        self._slots: dict[str, int] = {}  # client -> slots held; one event loop, so no lock
+        self._held = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self, client: str):
+        """Room for one request's hashing; raises ClientBusy (429) or Busy (503) when there is none."""
+        if self._held >= self.queue_limit:
+            raise Busy()
+        if self._slots.get(client, 0) >= self.per_client:
+            raise ClientBusy()
+        self._slots[client] = self._slots.get(client, 0) + 1
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            self._slots[client] -= 1
+            if not self._slots[client]:
+                del self._slots[client]
 
     async def _run(self, function, *args):
         return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)

@@ -40,6 +40,9 @@ class Settings:
     argon2_parallelism: int = 4
     # How many hashes may run at once; each holds argon2_memory_kib.
     hash_concurrency: int = os.cpu_count() or 1
+    # Logins and signups hashing (queued or running) at once: per client (more: 429), in all (more: 503).
+    hash_per_client: int = 2
+    hash_queue_limit: int = 64
     # Failed logins per (account, client) and per client; signups per client.
     login_account_limit: int = 5
     login_account_window: int = 15 * 60
@@ -85,8 +88,8 @@ class Settings:
             raise ConfigError("RESET_PASSWORD_SECONDS and CONFIRM_EMAIL_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
-        if self.hash_concurrency < 1:
-            raise ConfigError("HASH_CONCURRENCY must be at least 1")
+        if min(self.hash_concurrency, self.hash_per_client, self.hash_queue_limit) < 1:
+            raise ConfigError("HASH_CONCURRENCY, HASH_PER_CLIENT and HASH_QUEUE_LIMIT must be at least 1")
         self._check_mail()
 
     def _check_mail(self):

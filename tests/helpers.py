@@ -101,9 +101,10 @@ def free_port() -> int:
 
 
 class Server(str):
-    """A running server's base URL (a plain string to httpx and Playwright) that also knows its database."""
+    """A running server's base URL (a plain string to httpx and Playwright) that also knows its database and process id."""
 
     database_url: str
+    pid: int
 
 
 @contextlib.contextmanager
@@ -127,6 +128,7 @@ def running_server(tmp_path, **settings):
         )
     url = Server(f"http://127.0.0.1:{port}")
     url.database_url = env["DATABASE_URL"]
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + 30  # a wait for start-up, not a measurement: a slow start is not a failure
         while True:

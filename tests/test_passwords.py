@@ -99,7 +99,7 @@ async def test_hashing_concurrency_is_bounded(make_app, held_verifies, monkeypat
 
     monkeypatch.setattr(hasher, "verify", counted_verify)
     async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(make_client(app)) for _ in range(5)]
+        clients = [await stack.enter_async_context(make_client(app, client=(f"203.0.113.{i}", 5000))) for i in range(5)]
         logins = [asyncio.create_task(log_in(client)) for client in clients]
         at_once = await held_verifies.started(2)
         await at_the_hasher.wait()  # all five logins are at the Hasher: two hashing, three waiting their turn
