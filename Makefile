@@ -7,9 +7,13 @@ PORT ?= 8000
 
 .PHONY: run test install migrate screenshots bench clean
 
+# How uvicorn runs hxauth, here, in tests/helpers.py's running_server and in docs/deploy.md: its own
+# X-Forwarded-For handling off (it trusts 127.0.0.1 by default); the app trusts TRUSTED_PROXIES only.
+UVICORN_OPTIONS = --no-proxy-headers
+
 run: install
 	$(BIN)/hxauth migrate
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
 
 # The suite runs twice: on SQLite files, then on PostgreSQL (skipped with a reason
 # when no server answers at TEST_POSTGRES_URL, a failure when CI=true).

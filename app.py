@@ -11,6 +11,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hxauth import errors, housekeeping, mail, pages
 from hxauth.auth import SessionBackend
@@ -50,10 +51,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ])
     static = ExceptionMiddleware(static, handlers={HTTPException: errors.http_error})  # a missing file: the 404 page
+    # The client address and scheme from X-Forwarded-For/-Proto, when the peer is a proxy in TRUSTED_PROXIES (and
+    # only then: uvicorn's own trust is off, --no-proxy-headers); first, so every layer sees them.
+    proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []
     app = Starlette(
         debug=settings.debug,
         routes=routes,
         middleware=[
+            *proxies,
             Middleware(ResponseHeaders),
             Middleware(StaticFirst, static=static),
             Middleware(errors.FaultPages),

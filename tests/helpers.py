@@ -94,6 +94,12 @@ async def csrf_token(client, page: str = "/accounts/login") -> str:
     return post_forms(await client.get(page))[0].hidden["csrf_token"]
 
 
+def uvicorn_options() -> list[str]:
+    """The Makefile's UVICORN_OPTIONS: tests run the server as `make run` does."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^UVICORN_OPTIONS = (.*)$", makefile, re.MULTILINE).group(1).split()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,7 +117,8 @@ class Server(str):
 def running_server(tmp_path, **settings):
     """A real `uvicorn app:app` on a free port, on the test's database; yields its base URL (a `Server`).
 
-    `settings` become environment variables. It is ready (migrated) when this yields."""
+    Run as `make run` runs it (the Makefile's UVICORN_OPTIONS); `settings` become environment variables.
+    It is ready (migrated) when this yields."""
     port = free_port()
     env = {
         **os.environ,
@@ -123,7 +130,7 @@ def running_server(tmp_path, **settings):
     log = tmp_path / f"server-{port}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), *uvicorn_options()],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     url = Server(f"http://127.0.0.1:{port}")
