@@ -17,7 +17,7 @@ from hxauth import errors, housekeeping, mail, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
-from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie, StaticFirst
+from hxauth.middleware import ExpectedHost, FormGuard, ResponseHeaders, SessionCookie, StaticFirst
 from hxauth.passwords import Hasher
 from hxauth.queries import Queries
 from hxauth.settings import ROOT, ConfigError, Settings
@@ -54,12 +54,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # The client address and scheme from X-Forwarded-For/-Proto, when the peer is a proxy in TRUSTED_PROXIES (and
     # only then: uvicorn's own trust is off, --no-proxy-headers); first, so every layer sees them.
     proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []
+    hosts = [Middleware(ExpectedHost, base_url=settings.base_url)] if settings.env == "production" else []
     app = Starlette(
         debug=settings.debug,
         routes=routes,
         middleware=[
             *proxies,
             Middleware(ResponseHeaders),
+            *hosts,
             Middleware(StaticFirst, static=static),
             Middleware(errors.FaultPages),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),

@@ -149,7 +149,7 @@ def main(argv=None):
             "SECRET_KEY": "bench-" + "b" * 48,
             "ENV": "production",  # what ships: templates compiled once, not checked for edits
             "MAIL_URL": "smtp://127.0.0.1:9",  # required in production; nothing listens, and no page measured sends mail
-            "BASE_URL": "http://localhost:8000",
+            "BASE_URL": "http://127.0.0.1",  # the servers' own host (any port): production refuses requests for another
             "DEBUG": "false",
             "ARGON2_TIME_COST": str(parameters["time_cost"]),
             "ARGON2_MEMORY_KIB": str(parameters["memory_kib"]),

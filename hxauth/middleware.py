@@ -3,13 +3,14 @@
 import hashlib
 import random
 import re
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import SigningAlgorithm
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.routing import Match
 
 from hxauth import csrf, pages
@@ -90,6 +91,30 @@ class Blake2bSignature(SigningAlgorithm):
 def cookie_signer(secret_key: str) -> TimestampSigner:
     """The session cookie's signer: a timestamped BLAKE2b MAC under a key used for nothing else."""
     return TimestampSigner(derived_key("session", secret_key), key_derivation="none", algorithm=Blake2bSignature())
+
+
+class ExpectedHost:
+    """In production, a request for any host but BASE_URL's is a 400, before anything else runs: the site is one
+    origin (its links, cookies and CSRF origin check assume it), so a `Host` it never served is a DNS-rebinding
+    page, a poisoned cache's key or a misrouted request. The probes answer whatever the Host (load balancers
+    ask for them by address)."""
+
+    probes = {"/healthz", "/readyz"}
+
+    def __init__(self, app, base_url: str):
+        self.app = app
+        self.host = urlsplit(base_url).hostname
+        name = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address is bracketed in Host
+        # The name and an optional port, nothing else (no "user@", which URL parsers would skip over).
+        self.expected = re.compile(rb"%s(:[0-9]{1,5})?" % re.escape(name.encode("idna")), re.IGNORECASE)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] not in self.probes:
+            sent = next((value for name, value in scope["headers"] if name == b"host"), b"")
+            if not self.expected.fullmatch(sent):
+                message = f"This site answers for {self.host} only."
+                return await PlainTextResponse(message, status_code=400)(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 class StaticFirst:
