@@ -5,10 +5,10 @@ Functions take `state`: the app's `app.state` (or the CLI's), holding `settings`
 """
 
 import dataclasses
-import re
 import time
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
 from starlette.authentication import BaseUser
 
 from hxauth import account_links, rate_limits
@@ -19,7 +19,6 @@ from hxauth.tokens import hash_token, new_token
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path
-EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 ALLOWED_FORMAT_CHARACTERS = {"\u200d"}  # the zero-width joiner inside emoji sequences
 # Touch last_seen_at at most this often: the idle expiry needs no write per request.
 TOUCH_INTERVAL = 60
@@ -61,8 +60,17 @@ class User(BaseUser):
 
 
 def normalize_email(email: str) -> str:
-    """Trimmed and lower-cased, so Ann@Example.com and ann@example.com are one account."""
-    return unicodedata.normalize("NFC", email).strip().lower()
+    """The one form of an address, stored, matched and counted: NFKC (fullwidth ａｎｎ is ann), trimmed, the domain
+    in Unicode whether typed so or in punycode (email-validator's IDNA), lower-cased; so look-alikes are one account.
+
+    An address email-validator refuses stays as typed, NFKC and lower-cased: check_email says what is wrong.
+    """
+    email = unicodedata.normalize("NFKC", email).strip()
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError:
+        pass
+    return email.lower()
 
 
 def _unsafe_characters(text: str) -> bool:
@@ -87,7 +95,11 @@ def check_email(email: str) -> tuple[str, str | None]:
         return email, "Enter your email address."
     if len(email) > EMAIL_MAX_LENGTH:
         return email, f"Use at most {EMAIL_MAX_LENGTH} characters."
-    if not EMAIL_PATTERN.fullmatch(email) or _unsafe_characters(email):
+    try:  # syntax, no quoted local part, no IP-address domain, no invisible or format characters; no DNS lookup
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        return email, "Enter an email address like name@example.com."
+    if _unsafe_characters(email):
         return email, "Enter an email address like name@example.com."
     return email, None
 
