@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(errors.FaultPages),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
-            Middleware(FormGuard),
+            Middleware(FormGuard, body_seconds=settings.form_body_seconds),
         ],
         exception_handlers=errors.handlers,
         lifespan=lifespan,

@@ -5,6 +5,7 @@ import random
 import re
 from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import SigningAlgorithm
 from starlette.datastructures import FormData
@@ -153,7 +154,8 @@ class FormGuard:
     Checks, in order: a route serves the method at this path (405 with `Allow`,
     so a wrong method is told so rather than about its body; a path no route
     has goes on to the router's 404), origin (403), content type (415), size (413, before the
-    body is read in full), UTF-8 and at most `max_fields` fields (400), CSRF
+    body is read in full), the whole body within `body_seconds` (408: a client trickling its form
+    holds a connection and a task for as long as it likes otherwise), UTF-8 and at most `max_fields` fields (400), CSRF
     token in `X-CSRF-Token` or the `csrf_token` field (403). The parsed fields
     are then the route's `posted_form(request)` (hxauth/requests.py), parsed
     once; the body is replayed too, for a route that reads it raw.
@@ -162,9 +164,10 @@ class FormGuard:
     safe_methods = {"GET", "HEAD"}  # every route that serves GET serves HEAD (Starlette adds it)
     form_type = "application/x-www-form-urlencoded"
 
-    def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50):
+    def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50, body_seconds: float = 10):
         self.app = app
         self.max_body = max_body
+        self.body_seconds = body_seconds
         self.max_fields = max_fields  # our forms have three or four; far more is not from our pages
 
     async def __call__(self, scope, receive, send):
@@ -187,10 +190,15 @@ class FormGuard:
         if declared.isdigit() and int(declared) > self.max_body:
             return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        try:
+            with anyio.fail_after(self.body_seconds):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > self.max_body:
+                        return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        except TimeoutError:  # and hang up: else the server waits on for the rest of the body
+            response = pages.error(request, 408, "That form arrived too slowly.", headers={"Connection": "close"})
+            return await response(scope, receive, send)
         try:
             text = bytes(body).decode("utf-8")
             fields = FormData(parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=self.max_fields))

@@ -45,6 +45,8 @@ class Settings:
     # empty: the client is the socket peer, whatever it sends. (Every shipped command runs uvicorn with
     # --no-proxy-headers: its own default trusts 127.0.0.1, so anyone behind a same-host proxy chose their address.)
     trusted_proxies: str = ""
+    # A form's body must arrive within this many seconds (else 408): a slow sender holds a connection meanwhile.
+    form_body_seconds: float = 10
     # Logins and signups hashing (queued or running) at once: per client (more: 429), in all (more: 503).
     hash_per_client: int = 2
     hash_queue_limit: int = 64
@@ -91,6 +93,8 @@ class Settings:
             raise ConfigError("session lifetimes must be positive")
         if self.reset_password_seconds <= 0 or self.confirm_email_seconds <= 0:
             raise ConfigError("RESET_PASSWORD_SECONDS and CONFIRM_EMAIL_SECONDS must be positive")
+        if self.form_body_seconds <= 0:
+            raise ConfigError("FORM_BODY_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
         if min(self.hash_concurrency, self.hash_per_client, self.hash_queue_limit) < 1:
