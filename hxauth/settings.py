@@ -47,7 +47,7 @@ class Settings:
     trusted_proxies: str = ""
     # A form's body must arrive within this many seconds (else 408): a slow sender holds a connection meanwhile.
     form_body_seconds: float = 10
-    # Logins and signups hashing (queued or running) at once: per client (more: 429), in all (more: 503).
+    # Logins, signups and resets hashing (queued or running) at once: per client (more: 429), in all (more: 503).
     hash_per_client: int = 2
     hash_queue_limit: int = 64
     # Failed logins per (account, client) and per client; signups per client.

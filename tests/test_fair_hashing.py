@@ -126,8 +126,9 @@ async def test_two_flooding_addresses_do_not_delay_a_third_clients_login(tmp_pat
             done.set()
             flooded = await asyncio.gather(*floods)
         assert response.status_code == 303
-        # Without the per-client share: 48 hashes ahead of it, about 22 logins' time here; with it at most 4 (about 2.5).
-        assert during < max(8 * one_login, 1.0), (during, one_login)
+        # Without the per-client share: 48 hashes ahead of it, about 22 logins' time here; with it at most 4 ahead:
+        # 2.3 logins' time on a quiet machine, 8.8 once on a busy one (the floods' 429s cost CPU too).
+        assert during < max(12 * one_login, 1.0), (during, one_login)
         for statuses in flooded:
             assert set(statuses) <= {422, 429} and statuses.count(429) > statuses.count(422)
         assert peak_rss_kib(server.pid) < 512 * 1024
