@@ -148,7 +148,8 @@ def main():
             "DATABASE_URL": f"sqlite:///{Path(tmp) / 'instructions.db'}",
             "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "8", "ARGON2_PARALLELISM": "1",
             # Required in production once mail is there (as in bench/run.py); nothing listens, no page sends mail.
-            "MAIL_URL": "smtp://127.0.0.1:9", "BASE_URL": "http://localhost:8000",
+            # BASE_URL: the host the requests name (production answers no other).
+            "MAIL_URL": "smtp://127.0.0.1:9", "BASE_URL": "http://127.0.0.1:8000",
         }
         prefix = out / "callgrind.out"
         for old in out.glob("callgrind.out*"):
