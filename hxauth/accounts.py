@@ -187,10 +187,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_session(state, user_id: int) -> str:
-    """Start a session for the user; returns its token, for the cookie (the database keeps only its hash)."""
+async def create_session(state, user_id: int, *, user_agent: str = "", client_address: str = "", persistent: bool = False) -> str:
+    """Start a session for the user; returns its token, for the cookie (the database keeps only its hash).
+
+    The browser's User-Agent and address are kept for the user's list of sessions; `persistent` ("Keep me
+    logged in") spares the session the idle expiry. Its `id` names it in that list's forms."""
     token = secrets.token_urlsafe(32)
-    await state.db.execute(state.queries.insert_session, {"token_hash": _hash(token), "user_id": user_id, "now": int(time.time())})
+    values = {
+        "token_hash": _hash(token), "id": secrets.token_hex(16), "user_id": user_id, "now": int(time.time()),
+        "user_agent": user_agent, "client_address": client_address, "persistent": int(persistent),
+    }
+    await state.db.execute(state.queries.insert_session, values)
     return token
 
 
