@@ -1,5 +1,5 @@
 """Every URL of the site, area by area."""
 
-from routes import accounts, health, home, mailbox
+from routes import accounts, health, home, mailbox, settings
 
-routes = [*home.routes, *accounts.routes, *health.routes, *mailbox.routes]
+routes = [*home.routes, *accounts.routes, *settings.routes, *health.routes, *mailbox.routes]
