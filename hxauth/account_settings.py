@@ -5,29 +5,22 @@ a wrong one is a password guess and counts towards that account's and client's l
 limits. A message about a change is queued in the change's own transaction (hxauth.mail).
 """
 
-import hashlib
-import re
-import secrets
 import time
 
-from hxauth import accounts, mail, rate_limits
-from hxauth.accounts import EmailTaken, TooManyAttempts, User
+from hxauth import account_links, accounts, mail, rate_limits
+from hxauth.accounts import EmailTaken, User
 from hxauth.faults import is_unique_violation
+from hxauth.tokens import hash_token, looks_like_a_token, new_token
 
 # The link that confirms a new address works this long, and a user may ask for this many per hour.
 EMAIL_CHANGE_SECONDS = 24 * 3600
 EMAIL_CHANGE_LIMIT = 5
 EMAIL_CHANGE_WINDOW = 3600
 EMAIL_CHANGE_PATH = "/accounts/settings/email/"
-TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
 class WrongPassword(Exception):
     """The current password given is not the user's."""
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def check_current_password(state, user: User, password: str, *, client: str) -> None:
@@ -53,16 +46,14 @@ async def request_email_change(state, user: User, new_email: str) -> None:
     past EMAIL_CHANGE_LIMIT requests an hour."""
     if await state.db.fetch_one(state.queries.get_user_by_email, {"email": new_email}) is not None:
         raise EmailTaken(new_email)
-    attempt = await rate_limits.attempt(state.db, state.queries, [_email_change_limit(user.id)])
-    if attempt.retry_after:
-        raise TooManyAttempts(attempt.retry_after)
-    token, now = secrets.token_urlsafe(32), int(time.time())
+    await rate_limits.allow(state.db, state.queries, [_email_change_limit(user.id)])
+    token, now = new_token(), int(time.time())
     link = mail.link(state.settings, EMAIL_CHANGE_PATH + token)
     context = {"name": user.name, "old_email": user.email, "new_email": new_email}
     async with state.db.transaction():
         await state.db.execute(state.queries.delete_user_email_changes, {"user_id": user.id})
         values = {
-            "token_hash": _token_hash(token), "user_id": user.id, "old_email": accounts.normalize_email(user.email),
+            "token_hash": hash_token(token), "user_id": user.id, "old_email": accounts.normalize_email(user.email),
             "new_email": new_email, "now": now, "expires_at": now + EMAIL_CHANGE_SECONDS,
         }
         await state.db.execute(state.queries.insert_email_change, values)
@@ -71,9 +62,9 @@ async def request_email_change(state, user: User, new_email: str) -> None:
 
 
 def _change_values(user: User, token: str) -> dict | None:
-    if not TOKEN.fullmatch(token):
+    if not looks_like_a_token(token):
         return None  # not a token of ours: no query
-    return {"token_hash": _token_hash(token), "user_id": user.id, "now": int(time.time())}
+    return {"token_hash": hash_token(token), "user_id": user.id, "now": int(time.time())}
 
 
 async def pending_email_change(state, user: User, token: str) -> str | None:
@@ -100,6 +91,7 @@ async def confirm_email_change(state, user: User, token: str) -> str | None:
             change = {"id": user.id, "old_email": row["old_email"], "new_email": row["new_email"]}
             if not await state.db.execute(state.queries.update_user_email, change):
                 return None
+            await state.db.execute(state.queries.update_user_confirmed_at, {"id": user.id, "now": int(time.time())})
     except Exception as error:
         if is_unique_violation(error):
             raise EmailTaken(row["new_email"]) from None
@@ -115,9 +107,10 @@ async def change_password(state, user: User, new_password: str, *, browser: dict
     async with state.db.transaction():
         await state.db.execute(state.queries.update_user_password_hash, {"id": user.id, "password_hash": password_hash})
         token = await accounts.create_session(state, user.id, persistent=persistent, **browser)
-        await state.db.execute(state.queries.delete_other_sessions, {"user_id": user.id, "token_hash": _token_hash(token)})
-        link = mail.link(state.settings, "/accounts/settings")
-        await mail.queue(state, to=user.email, template="password_changed", context={"name": user.name, "link": link}, user_id=user.id)
+        await state.db.execute(state.queries.delete_other_sessions, {"user_id": user.id, "token_hash": hash_token(token)})
+        await account_links.end_reset_links(state, user.id)
+        context = {"name": user.name, "link": mail.link(state.settings, "/accounts/reset-password"), "from_settings": True}
+        await mail.queue(state, to=user.email, template="password_changed", context=context, user_id=user.id)
     return token
 
 

@@ -5,7 +5,6 @@ Functions take `state`: the app's `app.state` (or the CLI's), holding `settings`
 """
 
 import dataclasses
-import hashlib
 import re
 import secrets
 import time
@@ -13,9 +12,11 @@ import unicodedata
 
 from starlette.authentication import BaseUser
 
-from hxauth import rate_limits
+from hxauth import account_links, rate_limits
 from hxauth.faults import is_unique_violation
 from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
+from hxauth.rate_limits import TooManyAttempts  # noqa: F401 (routes catch accounts.TooManyAttempts)
+from hxauth.tokens import hash_token, new_token
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path
@@ -29,14 +30,6 @@ class EmailTaken(Exception):
     """Another account already uses this email (in any letter case)."""
 
 
-class TooManyAttempts(Exception):
-    """A rate limit refused the attempt; `retry_after` seconds from now one more is allowed."""
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"try again in {retry_after} s")
-        self.retry_after = retry_after
-
-
 @dataclasses.dataclass(frozen=True)
 class User(BaseUser):
     """A user as the app sees them (never the password hash); also `request.user` for a live session."""
@@ -44,10 +37,15 @@ class User(BaseUser):
     id: int
     name: str
     email: str
+    confirmed_at: int | None = None  # when the address was confirmed; None: not yet
 
     @property
     def is_authenticated(self) -> bool:
         return True
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
     @property
     def display_name(self) -> str:
@@ -60,7 +58,7 @@ class User(BaseUser):
     @classmethod
     def from_row(cls, row) -> "User":
         """The user from a query's row: the one place to add a column that pages show."""
-        return cls(id=row["id"], name=row["name"], email=row["email"])
+        return cls(id=row["id"], name=row["name"], email=row["email"], confirmed_at=row["confirmed_at"])
 
 
 def normalize_email(email: str) -> str:
@@ -120,15 +118,23 @@ def login_email(email: str) -> str:
 
 
 async def register_user(state, *, name: str, email: str, password: str) -> int:
-    """Create the account and return its id; the unique index, not a prior SELECT, catches duplicates."""
+    """Create the account, with its confirmation link in the outbox, and return its id.
+
+    The unique index, not a prior SELECT, catches duplicates. The user, the link's
+    token and the message commit together or not at all; the hash is made before
+    the transaction, which would otherwise hold its connection while Argon2 runs.
+    """
     password_hash = await state.hasher.hash(password)
     values = {"name": name, "email": email, "password_hash": password_hash, "created_at": int(time.time())}
     try:
-        return await state.db.fetch_val(state.queries.insert_user, values)
+        async with state.db.transaction():
+            user_id = await state.db.fetch_val(state.queries.insert_user, values)
+            await account_links.send_confirmation(state, user_id=user_id, name=name, email=email)
     except Exception as error:
         if is_unique_violation(error):
             raise EmailTaken(email) from None
         raise
+    return user_id
 
 
 async def get_user_by_email_and_password(state, email: str, password: str) -> User | None:
@@ -154,9 +160,7 @@ async def sign_up_attempt(state, *, name: str, email: str, password: str, client
 
     Raises TooManyAttempts or EmailTaken; a taken email counts as a signup.
     """
-    attempt = await rate_limits.attempt(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
-    if attempt.retry_after:
-        raise TooManyAttempts(attempt.retry_after)
+    await rate_limits.allow(state.db, state.queries, rate_limits.signup_limits(state.settings, client))
     return await register_user(state, name=name, email=email, password=password)
 
 
@@ -178,13 +182,7 @@ async def log_in_attempt(state, email: str, password: str, *, client: str) -> Us
     return user
 
 
-# Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256,
-# so a copy of the database cannot be replayed as cookies, and deleting the row ends
-# the session wherever the cookie has been copied to.
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256 (hxauth.tokens).
 
 
 async def create_session(state, user_id: int, *, user_agent: str = "", client_address: str = "", persistent: bool = False) -> str:
@@ -192,9 +190,9 @@ async def create_session(state, user_id: int, *, user_agent: str = "", client_ad
 
     The browser's User-Agent and address are kept for the user's list of sessions; `persistent` ("Keep me
     logged in") spares the session the idle expiry. Its `id` names it in that list's forms."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     values = {
-        "token_hash": _hash(token), "id": secrets.token_hex(16), "user_id": user_id, "now": int(time.time()),
+        "token_hash": hash_token(token), "id": secrets.token_hex(16), "user_id": user_id, "now": int(time.time()),
         "user_agent": user_agent, "client_address": client_address, "persistent": int(persistent),
     }
     await state.db.execute(state.queries.insert_session, values)
@@ -203,7 +201,7 @@ async def create_session(state, user_id: int, *, user_agent: str = "", client_ad
 
 async def get_user_by_session_token(state, token: str) -> User | None:
     """The user of a live session (within both expiries), in one query; records the visit for the idle expiry."""
-    settings, now, token_hash = state.settings, int(time.time()), _hash(token)
+    settings, now, token_hash = state.settings, int(time.time()), hash_token(token)
     row = await state.db.fetch_one(
         state.queries.get_session_user,
         {
@@ -221,7 +219,7 @@ async def get_user_by_session_token(state, token: str) -> User | None:
 
 async def delete_session_token(state, token: str) -> None:
     """End one session (logout): a replayed copy of its cookie is anonymous from now on."""
-    await state.db.execute(state.queries.delete_session, {"token_hash": _hash(token)})
+    await state.db.execute(state.queries.delete_session, {"token_hash": hash_token(token)})
 
 
 async def delete_expired_sessions(state, batch_size: int) -> int:

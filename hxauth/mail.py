@@ -131,6 +131,8 @@ async def deliver_due(state) -> int:
     """Claim the due messages and try each once; returns how many were claimed."""
     db, queries, settings = state.db, state.queries, state.settings
     now = int(time.time())
+    if not await db.fetch_val(queries.any_due_outbox_message, {"now": now}):
+        return 0
     claim = {"now": now, "lease_until": now + LEASE_SECONDS, "batch_size": BATCH_SIZE}
     rows = await db.fetch_all(queries.claim_outbox_messages, claim)
     for row in rows:

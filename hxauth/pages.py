@@ -65,11 +65,49 @@ def render(request: Request, name: str, context: dict | None = None, *, block: s
     return HTMLResponse(html, status_code, {"Vary": VARY, **(headers or {})})
 
 
-def redirect(request: Request, url: str) -> Response:
-    """303 for browsers; for htmx (whose fetch would follow a 3xx silently) a 200 with HX-Location."""
+def replace_page(request: Request, name: str, context: dict | None = None, *, status_code: int, headers=None) -> Response:
+    """The page `name` in place of the one the user is on, also when an htmx form asked for its own swap: then its
+    `content` goes into <main> (a link that turned out to be used up replaces its form, not just the form)."""
+    headers = dict(headers or {})
+    if wants_fragment(request):
+        headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
+    return render(request, name, context, status_code=status_code, headers=headers)
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None) -> Response:
+    """303 for browsers; for htmx (whose fetch would follow a 3xx silently) a 200 with HX-Location.
+
+    `flash`: a key of FLASH_MESSAGES, shown once by the next page (the login page, home)."""
     if request.headers.get("hx-request") == "true":
-        return Response(status_code=200, headers={"HX-Location": url, "Vary": VARY})
-    return RedirectResponse(url, status_code=303, headers={"Vary": VARY})
+        response = Response(status_code=200, headers={"HX-Location": url, "Vary": VARY})
+    else:
+        response = RedirectResponse(url, status_code=303, headers={"Vary": VARY})
+    if flash:
+        secure = request.url.scheme == "https"
+        response.set_cookie(FLASH_COOKIE, flash, max_age=60, path="/", httponly=True, samesite="lax", secure=secure)
+    return response
+
+
+# One-time messages carried across a redirect; the cookie holds only the key, so nobody can make a page say anything.
+FLASH_COOKIE = "flash"
+FLASH_MESSAGES = {
+    "signed_up": "Your account is ready. Log in to continue.",
+    "password_reset": "Your password was changed, and every browser logged in to your account was logged out. Log in with the new password.",
+    "email_confirmed": "Your email address is confirmed.",
+    "email_confirmed_log_in": "Your email address is confirmed. Log in to continue.",
+    "confirmation_sent": "We sent a new confirmation link. Check your inbox.",
+}
+
+
+def flash_message(request: Request) -> str | None:
+    return FLASH_MESSAGES.get(request.cookies.get(FLASH_COOKIE, ""))
+
+
+def clear_flash(request: Request, response: Response) -> Response:
+    """After the page that showed it: the message is shown once."""
+    if FLASH_COOKIE in request.cookies:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
 
 
 # Each error status: its page's title, and what the page says when the code that answered said nothing more.

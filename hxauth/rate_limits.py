@@ -12,6 +12,14 @@ import time
 from typing import NamedTuple
 
 
+class TooManyAttempts(Exception):
+    """A limit refused the attempt; `retry_after` seconds from now one more is allowed."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class Limit(NamedTuple):
     bucket: str  # e.g. "login:<hash of email and client>"
     limit: int  # events allowed...
@@ -44,9 +52,29 @@ def signup_limits(settings, client: str) -> list[Limit]:
     return [Limit(_bucket("signup", client), settings.signup_limit, settings.signup_window)]
 
 
+def reset_limits(settings, email: str, client: str) -> list[Limit]:
+    """Reset requests per address (so nobody's inbox is flooded) and per client (so no one sprays addresses)."""
+    return [
+        Limit(_bucket("reset", email), settings.reset_email_limit, settings.reset_email_window),
+        Limit(_bucket("reset-client", client), settings.reset_client_limit, settings.reset_client_window),
+    ]
+
+
+def confirm_limits(settings, user_id: int, client: str) -> list[Limit]:
+    """Confirmation links sent again, per user and per client."""
+    return [
+        Limit(_bucket("confirm", str(user_id)), settings.confirm_resend_limit, settings.confirm_resend_window),
+        Limit(_bucket("confirm-client", client), settings.confirm_client_limit, settings.confirm_client_window),
+    ]
+
+
 def longest_window(settings) -> int:
     """How long any hit can matter: older ones are deleted by the cleanup."""
-    return max(settings.login_account_window, settings.login_client_window, settings.signup_window)
+    return max(
+        settings.login_account_window, settings.login_client_window, settings.signup_window,
+        settings.reset_email_window, settings.reset_client_window,
+        settings.confirm_resend_window, settings.confirm_client_window,
+    )
 
 
 async def attempt(db, queries, limits: list[Limit]) -> Attempt:
@@ -62,6 +90,13 @@ async def attempt(db, queries, limits: list[Limit]) -> Attempt:
         return Attempt(hit_ids, None)
     await forget(db, queries, hit_ids)
     return Attempt([], max(waits))
+
+
+async def allow(db, queries, limits: list[Limit]) -> None:
+    """`attempt` for an action that is never taken back: raises TooManyAttempts when over a limit."""
+    counted = await attempt(db, queries, limits)
+    if counted.retry_after:
+        raise TooManyAttempts(counted.retry_after)
 
 
 async def forget(db, queries, hit_ids: list[int]) -> None:

@@ -8,10 +8,11 @@ its token hash.
 import dataclasses
 import datetime
 import functools
-import hashlib
 import time
 
 import ua_parser
+
+from hxauth.tokens import hash_token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,11 +26,6 @@ class Session:
     last_active: datetime.datetime
     persistent: bool  # "Keep me logged in"
     is_current: bool  # this browser's
-
-
-def _token_hash(token: str) -> str:
-    """The sessions table's key for a cookie's token (as hxauth.accounts stores it)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -51,7 +47,7 @@ async def list_sessions(state, user_id: int, token: str) -> list[Session]:
     """Every live session of the user, this browser's (`token`) first, then the most recently active."""
     now, settings = int(time.time()), state.settings
     values = {
-        "user_id": user_id, "token_hash": _token_hash(token),
+        "user_id": user_id, "token_hash": hash_token(token),
         "created_after": now - settings.session_max_seconds, "seen_after": now - settings.session_idle_seconds,
     }
     rows = await state.db.fetch_all(state.queries.list_user_sessions, values)
@@ -67,11 +63,11 @@ async def list_sessions(state, user_id: int, token: str) -> list[Session]:
 
 async def end_session(state, user_id: int, session_id: str, token: str) -> bool:
     """Log out one other session of the user; False if there is none such (ended already, or not theirs)."""
-    values = {"id": session_id, "user_id": user_id, "token_hash": _token_hash(token)}
+    values = {"id": session_id, "user_id": user_id, "token_hash": hash_token(token)}
     return await state.db.execute(state.queries.delete_other_session, values) > 0
 
 
 async def end_other_sessions(state, user_id: int, token: str) -> int:
     """Log out every session of the user but this browser's (`token`); returns how many ended."""
-    values = {"user_id": user_id, "token_hash": _token_hash(token)}
+    values = {"user_id": user_id, "token_hash": hash_token(token)}
     return await state.db.execute(state.queries.delete_other_sessions, values)

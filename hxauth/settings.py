@@ -47,6 +47,19 @@ class Settings:
     login_client_window: int = 3600
     signup_limit: int = 10
     signup_window: int = 3600
+    # Links sent by mail (hxauth.account_links): how long each works, whether login waits for a confirmed address,
+    # and how many reset requests (per email, per client) and confirmation resends (per user, per client) are allowed.
+    reset_password_seconds: int = 1800
+    confirm_email_seconds: int = 7 * 24 * 3600
+    require_confirmed_email: bool = False
+    reset_email_limit: int = 5
+    reset_email_window: int = 3600
+    reset_client_limit: int = 20
+    reset_client_window: int = 3600
+    confirm_resend_limit: int = 5
+    confirm_resend_window: int = 3600
+    confirm_client_limit: int = 20
+    confirm_client_window: int = 3600
     # The app deletes expired sessions and old rate-limit records this often (0: never; cron `hxauth cleanup`).
     cleanup_interval_seconds: float = 3600
     # Mail: smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (TLS from the start).
@@ -68,6 +81,8 @@ class Settings:
             raise ConfigError("PASSWORD_MIN_LENGTH must be at most 64")
         if self.session_idle_seconds <= 0 or self.session_max_seconds <= 0:
             raise ConfigError("session lifetimes must be positive")
+        if self.reset_password_seconds <= 0 or self.confirm_email_seconds <= 0:
+            raise ConfigError("RESET_PASSWORD_SECONDS and CONFIRM_EMAIL_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
         if self.hash_concurrency < 1:

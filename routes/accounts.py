@@ -4,13 +4,11 @@ from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
-from hxauth import accounts, audit, auth
+from hxauth import account_links, accounts, audit, auth
 from hxauth.guards import redirect_if_user_is_authenticated
-from hxauth.pages import redirect, render
+from hxauth.pages import clear_flash, flash_message, redirect, render
 from hxauth.requests import client_address, posted_form
 
-FLASH_COOKIE = "flash"
-FLASH_MESSAGES = {"signed_up": "Your account is ready. Log in to continue."}
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
 INVALID_LOGIN = "Invalid email or password."
 
@@ -71,23 +69,15 @@ async def signup(request):
         context = _signup_context(request, **values, errors={"email": "User already exists. Log in instead?"})
         return render(request, "accounts/signup.html", context, block="form", status_code=409)
     audit.record(request, "signup", user_id=user_id, email=values["email"])
-    response = redirect(request, "/accounts/login")
-    response.set_cookie(
-        FLASH_COOKIE, "signed_up", max_age=60, path="/accounts/login", httponly=True, samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    audit.record(request, "confirm.sent", user_id=user_id)
+    return redirect(request, "/accounts/login", flash="signed_up")
 
 
 @redirect_if_user_is_authenticated
 async def login_form(request):
-    """The login page; a flash from signup is shown once."""
-    flash = FLASH_MESSAGES.get(request.cookies.get(FLASH_COOKIE, ""))
-    context = _login_context(next_url=safe_next(request.query_params.get("next")), flash=flash)
-    response = render(request, "accounts/login.html", context)
-    if FLASH_COOKIE in request.cookies:
-        response.delete_cookie(FLASH_COOKIE, path="/accounts/login")
-    return response
+    """The login page; a flash from signup, a reset or a confirmation is shown once."""
+    context = _login_context(next_url=safe_next(request.query_params.get("next")), flash=flash_message(request))
+    return clear_flash(request, render(request, "accounts/login.html", context))
 
 
 def _login_context(*, email="", next_url="/", remember=False, flash=None, error=None, errors=None):
@@ -124,9 +114,25 @@ async def login(request):
     if user is None:
         audit.record(request, "login.failure", email=account)
         return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
+    if request.app.state.settings.require_confirmed_email and not user.is_confirmed:
+        return await _login_unconfirmed(request, user, next_url)
     await auth.log_in(request, user, persistent=remember)
     audit.record(request, "login.success", user_id=user.id, persistent=remember)
     return redirect(request, next_url)
+
+
+async def _login_unconfirmed(request, user, next_url):
+    """REQUIRE_CONFIRMED_EMAIL: the password was right (only then is this said), the address is not confirmed yet:
+    no session, and a new link (within the resend limit)."""
+    audit.record(request, "login.unconfirmed", user_id=user.id)
+    try:
+        await account_links.send_confirmation_again(request.app.state, user, client=client_address(request))
+    except accounts.TooManyAttempts:
+        message = "Confirm your email address first, with the link we sent you. Check your spam folder too."
+    else:
+        audit.record(request, "confirm.sent", user_id=user.id)
+        message = f"Confirm your email address first: we sent a new link to {user.email}. Open it, then log in."
+    return _login_refused(request, 403, email=user.email, next_url=next_url, error=message)
 
 
 async def logout_form(request):

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 
@@ -171,10 +172,12 @@ async def client(app):
 # Users: made through hxauth.accounts, as signup makes them, never through the signup form or raw SQL.
 
 
-async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None) -> int:
-    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id."""
+async def create_user_in(db, name="Ann", email="ann@example.com", password=PASSWORD, *, queries=None, hasher=None, settings=None) -> int:
+    """A new account in an open, migrated database (by default with the tests' cheap Argon2 parameters); its id.
+
+    As at signup, its confirmation message is queued in the outbox (with `settings`' BASE_URL)."""
     fast = Hasher(FAST_ARGON2["argon2_time_cost"], FAST_ARGON2["argon2_memory_kib"], FAST_ARGON2["argon2_parallelism"], 1)
-    state = State({"db": db, "queries": queries or Queries(), "hasher": hasher or fast})
+    state = State({"db": db, "queries": queries or Queries(), "hasher": hasher or fast, "settings": settings or Settings()})
     return await accounts.register_user(state, name=name, email=email, password=password)
 
 
@@ -184,7 +187,7 @@ async def create_user(app, name="Ann", email="ann@example.com", password=PASSWOR
         async with open_database(app.database_url) as db:
             return await create_user_in(db, name, email, password)
     state = app.state
-    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher)
+    return await create_user_in(state.db, name, email, password, queries=state.queries, hasher=state.hasher, settings=state.settings)
 
 
 @pytest.fixture
@@ -208,6 +211,29 @@ async def logged_in(client, user):
 
 async def count(app, sql: str, values: dict | None = None) -> int:
     return await app.state.db.fetch_val(sql, values or {})
+
+
+# Mail the app queued (the outbox), as the tests read it without an SMTP server.
+
+LINK = re.compile(r"http://localhost:8000(/accounts/[A-Za-z0-9/_-]+)")  # BASE_URL's default in the tests
+
+
+async def messages_to(app, to: str) -> list[dict]:
+    """Messages in `app`'s outbox for `to`, oldest first: each a dict with `subject` and `text`."""
+    rows = await app.state.db.fetch_all(
+        "SELECT subject, text_body FROM outbox WHERE recipient = :to ORDER BY id", {"to": to}
+    )
+    return [{"subject": row["subject"], "text": row["text_body"]} for row in rows]
+
+
+async def link_sent(app, to: str, purpose: str) -> str:
+    """The path (with its token) of the newest link for `purpose` ('confirm' or 'reset') mailed to `to`."""
+    prefix = {"confirm": "/accounts/confirm/", "reset": "/accounts/reset-password/"}[purpose]
+    for message in reversed(await messages_to(app, to)):
+        for path in LINK.findall(message["text"]):
+            if path.startswith(prefix):
+                return path
+    raise AssertionError(f"no {purpose} link was mailed to {to}")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import time
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from helpers import free_port
 
@@ -29,17 +30,35 @@ class _Keep:
         return "250 OK"
 
 
+class _Authenticator:
+    def __init__(self, user: str, password: str):
+        self.expected = (user.encode(), password.encode())
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == self.expected)
+
+
 class SMTPServer:
-    def __init__(self):
+    """`tls`: None (plain SMTP), "starttls" (offered and required) or "implicit" (smtps://), with a certificate
+    from `ssl_context`; `login`: (user, password) the server requires (over TLS only)."""
+
+    def __init__(self, *, tls: str | None = None, ssl_context=None, login: tuple[str, str] | None = None):
         self.port = free_port()
-        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.url = f"{'smtps' if tls == 'implicit' else 'smtp'}://127.0.0.1:{self.port}"
+        self._options = {}
+        if tls == "starttls":
+            self._options = {"tls_context": ssl_context, "require_starttls": True}
+        elif tls == "implicit":
+            self._options = {"ssl_context": ssl_context}
+        if login:
+            self._options |= {"authenticator": _Authenticator(*login), "auth_required": True}
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self._returned: set[int] = set()  # positions in `messages` that next_message has handed out
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port, **self._options)
         self._controller.start()
 
     def stop(self) -> None:

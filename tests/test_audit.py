@@ -25,12 +25,12 @@ async def test_signup_login_failure_success_and_logout_are_logged(client, audit_
     await submit(client, "/accounts/logout", headers={"X-Request-ID": "trace-12345678"})
 
     events = audit_lines()
-    assert [e["event"] for e in events] == ["signup", "login.failure", "login.success", "logout"]
+    assert [e["event"] for e in events] == ["signup", "confirm.sent", "login.failure", "login.success", "logout"]
     user_id = events[0]["user_id"]
-    assert events[2]["user_id"] == events[3]["user_id"] == user_id
+    assert events[1]["user_id"] == events[3]["user_id"] == events[4]["user_id"] == user_id
     assert all(e["client"] == "203.0.113.7" for e in events)
-    assert events[0]["request_id"] == response.headers["x-request-id"]
-    assert events[3]["request_id"] == "trace-12345678"
+    assert events[0]["request_id"] == events[1]["request_id"] == response.headers["x-request-id"]
+    assert events[4]["request_id"] == "trace-12345678"
 
 
 async def test_lockouts_are_logged(make_app, audit_lines):

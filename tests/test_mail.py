@@ -2,11 +2,13 @@
 
 import asyncio
 import logging
+import ssl
 import time
 
 import pytest
+import trustme
 
-from conftest import HX, html_of, make_client, text_of
+from conftest import HX, SMTPServer, html_of, make_client, sqlite_only, text_of
 from hxauth import cli, mail
 
 
@@ -207,6 +209,59 @@ def test_send_test_email_says_what_went_wrong(smtp_server, monkeypatch, capsys):
     assert cli.main(["send-test-email", "--to", "not an address"]) == 2
 
 
+@pytest.fixture
+def trusted_ca(monkeypatch, tmp_path):
+    """A certificate authority of the test's own, trusted by the app's TLS connections (OpenSSL's SSL_CERT_FILE)."""
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(tmp_path / "ca.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    return ca
+
+
+def tls_server(ca, tls, login=None):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    smtp = SMTPServer(tls=tls, ssl_context=context, login=login)
+    smtp.start()
+    return smtp
+
+
+async def test_smtp_upgrades_with_starttls_when_offered_and_logs_in_with_the_urls_credentials(make_app, trusted_ca):
+    smtp = tls_server(trusted_ca, "starttls", login=("ann@example.com", "p:ss word"))
+    try:
+        url = smtp.url.replace("smtp://", "smtp://ann%40example.com:p%3Ass%20word@")
+        app = await make_app(mail_url=url)
+        await queue(app)
+        assert (await smtp.next_message(to="ann@example.com"))["Subject"] == "A test message from hxauth"
+    finally:
+        smtp.stop()
+
+
+async def test_smtps_is_tls_from_the_start(make_app, trusted_ca):
+    smtp = tls_server(trusted_ca, "implicit")
+    try:
+        app = await make_app(mail_url=smtp.url)
+        await queue(app)
+        assert (await smtp.next_message(to="ann@example.com"))["Subject"] == "A test message from hxauth"
+    finally:
+        smtp.stop()
+
+
+async def test_a_certificate_nobody_vouches_for_is_refused_and_the_message_waits(make_app, trusted_ca, monkeypatch):
+    smtp = tls_server(trustme.CA(), "implicit")  # a CA that the app does not trust
+    try:
+        app = await make_app(mail_url=smtp.url)
+        message_id = await queue(app)
+
+        async def refused():
+            return "CERTIFICATE_VERIFY_FAILED" in ((await outbox(app, message_id))["last_error"] or "")
+
+        await eventually(refused)
+        assert not smtp.received()
+    finally:
+        smtp.stop()
+
+
 @pytest.mark.parametrize("url, expected", [
     ("smtp://mail.example", {"hostname": "mail.example", "port": 587, "use_tls": False, "start_tls": None, "username": None}),
     ("smtp://mail.example:25", {"port": 25, "start_tls": None}),
@@ -215,3 +270,11 @@ def test_send_test_email_says_what_went_wrong(smtp_server, monkeypatch, capsys):
 def test_mail_url_says_where_and_how_to_connect(url, expected):
     options = mail.smtp_options(url)
     assert {key: options[key] for key in expected} == expected
+
+
+@sqlite_only
+@pytest.mark.parametrize("query", ["any_due_outbox_message", "claim_outbox_messages"])
+async def test_the_senders_queries_use_the_due_index_not_a_scan_of_every_message_ever_sent(app, query):
+    query = getattr(app.state.queries, query)
+    plan = [row[3] for row in await app.state.db.fetch_all("EXPLAIN QUERY PLAN " + query.sql, {name: 1 for name in query.parameters})]
+    assert any("outbox_due" in step for step in plan) and not [s for s in plan if s.startswith("SCAN") and s != "SCAN CONSTANT ROW"], plan

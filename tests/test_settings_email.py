@@ -5,6 +5,14 @@ import pytest
 from conftest import HX, PASSWORD, create_user, link_in, log_in, make_client, submit, text_of
 
 PAGE = "/accounts/settings"
+SIGNUP = "Confirm your email address for hxauth"  # the confirmation every new account is sent
+
+
+async def message_about(smtp_server, to: str, subject: str):
+    """The next message to `to` with `subject` (the signup's confirmation arrives first)."""
+    while (message := await smtp_server.next_message(to=to))["Subject"] != subject:
+        pass
+    return message
 
 
 async def ask_for(client, email="new@example.com", password=PASSWORD, headers=None):
@@ -46,7 +54,7 @@ async def test_the_change_waits_for_the_link_sent_to_the_new_address(mailing_app
         assert "We sent a link to your new address." in (await ann.get(PAGE)).text
     assert await email_of(mailing_app) == "ann@example.com"
 
-    notice = await smtp_server.next_message(to="ann@example.com")
+    notice = await message_about(smtp_server, "ann@example.com", "Your hxauth email address is being changed")
     assert notice["Subject"] == "Your hxauth email address is being changed"
     assert "from ann@example.com to new@example.com" in " ".join(text_of(notice).split())
     assert "change it" in text_of(notice)
@@ -128,7 +136,7 @@ async def test_a_request_that_cannot_be_sent_says_why_in_place(mailing_app, ann,
         response = await ask_for(ann, email=email, password=password, headers=headers)
         assert response.status_code == status and message in response.text
     assert await mailing_app.state.db.fetch_val("SELECT count(*) FROM email_changes") == 0
-    assert await mailing_app.state.db.fetch_val("SELECT count(*) FROM outbox WHERE recipient <> 'bob@example.com'") == 0
+    assert await mailing_app.state.db.fetch_val("SELECT count(*) FROM outbox WHERE subject <> :signup", {"signup": SIGNUP}) == 0
 
 
 async def test_requests_are_limited_and_only_the_latest_link_works(mailing_app, ann, smtp_server):

@@ -7,7 +7,7 @@ UPDATE outbox SET send_after = :lease_until, attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM outbox
     WHERE sent_at IS NULL AND failed_at IS NULL AND send_after <= :now
-    ORDER BY id LIMIT :batch_size
+    ORDER BY send_after LIMIT :batch_size
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, recipient, subject, text_body, html_body, message_id, created_at, attempts;

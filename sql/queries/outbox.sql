@@ -4,6 +4,10 @@ INSERT INTO outbox (user_id, recipient, subject, text_body, html_body, message_i
 VALUES (:user_id, :recipient, :subject, :text_body, :html_body, :message_id, :now, :now)
 RETURNING id;
 
+-- name: any_due_outbox_message
+-- Returns whether a message is due: a read, so an idle sender never takes SQLite's write lock.
+SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND send_after <= :now);
+
 -- name: claim_outbox_messages
 -- Takes up to :batch_size due messages for this sender until :lease_until, in one statement (SQLite has
 -- one writer, so two senders never take the same row; PostgreSQL's spelling is in outbox.postgresql.sql).
@@ -11,7 +15,7 @@ UPDATE outbox SET send_after = :lease_until, attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM outbox
     WHERE sent_at IS NULL AND failed_at IS NULL AND send_after <= :now
-    ORDER BY id LIMIT :batch_size
+    ORDER BY send_after LIMIT :batch_size
 )
 RETURNING id, recipient, subject, text_body, html_body, message_id, created_at, attempts;
 

@@ -4,8 +4,8 @@ INSERT INTO sessions (token_hash, id, user_id, created_at, last_seen_at, user_ag
 VALUES (:token_hash, :id, :user_id, :now, :now, :user_agent, :client_address, :persistent);
 
 -- name: get_session_user
--- Returns the user (id, name, email) and last_seen_at of a live session, in one round trip.
-SELECT users.id, users.name, users.email, sessions.last_seen_at
+-- Returns the user (id, name, email, confirmed_at) and last_seen_at of a live session, in one round trip.
+SELECT users.id, users.name, users.email, users.confirmed_at, sessions.last_seen_at
 FROM sessions JOIN users ON users.id = sessions.user_id
 WHERE sessions.token_hash = :token_hash
   AND sessions.created_at > :created_after
@@ -18,6 +18,10 @@ UPDATE sessions SET last_seen_at = :now WHERE token_hash = :token_hash;
 -- name: delete_session
 -- Ends one session (logout).
 DELETE FROM sessions WHERE token_hash = :token_hash;
+
+-- name: delete_user_sessions
+-- Ends every session of a user (a password reset: a stolen session dies with the old password).
+DELETE FROM sessions WHERE user_id = :user_id;
 
 -- name: delete_expired_sessions
 -- Removes up to :batch_size sessions past their absolute expiry, or idle ones not kept logged in (db.execute returns how many).

@@ -2,6 +2,7 @@
 
 import asyncio
 import concurrent.futures
+import re
 
 from conftest import PASSWORD, create_user as make_user  # tests/conftest.py
 
@@ -83,3 +84,14 @@ async def tab_to(page, target: str, limit: int = 25) -> None:
             return
     raise AssertionError(f"Tab never reached {target}; it went through {seen}")
 
+
+
+async def link_from_mailbox(page, subject: str) -> str:
+    """What a developer does in development: open /dev/mailbox, then the newest message with `subject`; the path
+    of the message's link (BASE_URL is http://localhost:8000, the test server is elsewhere)."""
+    await page.goto("/dev/mailbox")
+    await page.get_by_role("link", name=subject).first.click()
+    text = await page.locator("pre.mail-text").inner_text()
+    found = re.search(r"http://localhost:8000(/accounts/[A-Za-z0-9/_-]+)", text)
+    assert found, f"no link in the message:\n{text}"
+    return found.group(1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import DESKTOP, MOBILE
-from e2e.helpers import EMAIL, NAME, PASSWORD, expect, log_in, sign_up
+from e2e.helpers import EMAIL, NAME, PASSWORD, expect, link_from_mailbox, log_in, sign_up
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -49,5 +49,17 @@ async def test_screenshots(new_context, size, scheme):
     await shot("home-logged-in")
     await page.goto("/accounts/logout")
     await shot("logout")
+    await page.goto(await link_from_mailbox(page, "Confirm your email address for hxauth"))
+    await shot("confirm-email")
+    await page.goto("/accounts/reset-password")
+    await shot("reset-password")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_role("button", name="Send the link").click()
+    await expect(page.get_by_text("If an account exists")).to_be_visible()
+    await shot("reset-password-sent")
+    await page.goto(await link_from_mailbox(page, "Reset your hxauth password"))
+    await shot("new-password")
+    await page.goto("/accounts/reset-password/" + "x" * 43)
+    await shot("link-does-not-work")
     await page.goto("/no/such/page")
     await shot("not-found")

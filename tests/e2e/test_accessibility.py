@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.helpers import EMAIL, NAME, PASSWORD, create_user, expect, log_in, sign_up
+from e2e.helpers import EMAIL, NAME, PASSWORD, create_user, expect, link_from_mailbox, log_in, sign_up
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -70,11 +70,38 @@ async def test_no_serious_axe_violation_on_any_page_light_or_dark(new_context, s
     await check("login with an error")
     await log_in(page)
     await page.get_by_role("heading", name=f"Hi {NAME}!").wait_for()
-    await check("home, logged in")
+    await check("home, logged in, unconfirmed")
+    await page.get_by_role("button", name="Send the link again").click()
+    await page.get_by_text("We sent a new link").wait_for()
+    await check("home, confirmation link sent again")
+    await page.goto(await link_from_mailbox(page, "Confirm your email address for hxauth"))
+    await check("confirm email")
+    await page.get_by_role("button", name="Confirm my email").click()
+    await page.get_by_text("Your email address is confirmed.").wait_for()
+    await check("home, confirmed")
     await page.goto("/accounts/logout")
     await check("logout confirmation")
     await page.goto("/no/such/page")
     await check("404 page")
+    await page.goto("/accounts/reset-password")
+    await check("reset password")
+    await page.get_by_label("Email").fill("not-an-email")
+    await page.get_by_role("button", name="Send the link").click()
+    await page.locator(".error").wait_for()
+    await check("reset password with an error")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_role("button", name="Send the link").click()
+    await page.get_by_text("If an account exists").wait_for()
+    await check("reset password, link sent")
+    link = await link_from_mailbox(page, "Reset your hxauth password")
+    await page.goto(link)
+    await check("new password")
+    await page.get_by_label("New password").fill("short")
+    await page.get_by_role("button", name="Set the new password").click()
+    await page.locator(".form-error").wait_for()
+    await check("new password with an error")
+    await page.goto("/accounts/reset-password/" + "x" * 43)
+    await check("a link that does not work")
 
     everything = {state: v for state, v in seen.items() if v}
     blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
