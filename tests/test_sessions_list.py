@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import HX, create_user, log_in, make_client, submit
+from conftest import HX, create_user, create_user_in, log_in, make_client, submit
 from hxauth import sessions
 
 PAGE = "/accounts/settings"
@@ -95,3 +95,30 @@ async def test_no_one_ends_their_own_session_or_anothers_by_its_id(app, two_brow
         current = [i for i in ann_ids if i not in session_ids(await firefox.get(PAGE))]
         await submit(firefox, PAGE, {"session_id": current[0]}, action=f"{PAGE}/sessions/end")
         assert "Hi Ann!" in (await firefox.get("/")).text
+
+
+async def test_sessions_from_before_migration_0007_get_ids_of_their_own_and_keep_the_idle_expiry(tmp_path):
+    """0007 adds the id to the sessions of a live database: each gets a different one, on both databases."""
+    import shutil
+
+    from conftest import database_url
+    from hxauth.database import open_database
+    from hxauth.migrations import MIGRATIONS, migrate
+
+    before = tmp_path / "before-0007"
+    before.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if path.name < "0007":
+            shutil.copy(path, before / path.name)
+    async with open_database(database_url(tmp_path)) as db:
+        await migrate(db, before)
+        user_id = await create_user_in(db)
+        for number in range(3):
+            await db.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (:t, :u, 1, 1)",
+                {"t": f"hash-{number}", "u": user_id},
+            )
+        assert await migrate(db) == ["0007_account_settings"]
+        rows = await db.fetch_all("SELECT id, persistent, user_agent FROM sessions")
+        assert len({row["id"] for row in rows}) == 3 and all(len(row["id"]) == 32 for row in rows)
+        assert {(row["persistent"], row["user_agent"]) for row in rows} == {(0, "")}
