@@ -15,7 +15,7 @@ from starlette.authentication import BaseUser
 from hxauth import account_links, rate_limits
 from hxauth.faults import is_unique_violation
 from hxauth.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH, password_problem
-from hxauth.rate_limits import TooManyAttempts  # noqa: F401 (routes catch accounts.TooManyAttempts)
+from hxauth.rate_limits import TooManyAttempts
 from hxauth.tokens import hash_token, new_token
 
 NAME_MAX_LENGTH = 100

@@ -1,5 +1,7 @@
 """Property-based: whatever arrives in any field, the answer is never a 5xx and no invalid user is made."""
 
+from urllib.parse import quote
+
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
@@ -16,7 +18,10 @@ field_text = st.one_of(st.text(max_size=300), st.text(alphabet=st.characters(max
 @pytest.fixture
 async def app(make_app):
     """No rate limit gets in the way of 150 examples; passwords of 8 are enough to be accepted."""
-    return await make_app(password_min_length=8, signup_limit=10**6, login_account_limit=10**6, login_client_limit=10**6)
+    return await make_app(
+        password_min_length=8, signup_limit=10**6, login_account_limit=10**6, login_client_limit=10**6,
+        reset_email_limit=10**6, reset_client_limit=10**6,
+    )
 
 
 @pytest.fixture
@@ -51,3 +56,23 @@ async def test_any_bytes_after_a_valid_token_are_never_a_5xx(client, token, body
         response = await client.post(path, content=f"csrf_token={token}&".encode() + body, headers=FORM)
         assert response.status_code < 500
         assert response.status_code in (303, 400, 409, 422)
+
+
+@EXAMPLES
+@given(email=st.one_of(field_text, st.emails()))
+async def test_a_reset_request_with_any_text_is_never_a_5xx(client, token, email):
+    response = await client.post("/accounts/reset-password", data={"csrf_token": token, "email": email})
+    assert response.status_code in (200, 422)
+
+
+@EXAMPLES
+@given(text=st.text(min_size=1, max_size=300).filter(lambda t: t.strip(".")), password=field_text)
+async def test_any_token_in_a_link_is_a_404_never_a_5xx(client, token, text, password):
+    """Whatever follows /accounts/reset-password/ or /accounts/confirm/, percent-encoded as a browser sends it
+    (a path of dots alone is another path, which the browser resolves before sending). A %2F is a / once decoded:
+    one at the end gets Starlette's redirect to the path without it."""
+    answers = {404, 307} if quote(text, safe="").endswith("%2F") else {404}
+    for path in ("/accounts/reset-password/", "/accounts/confirm/"):
+        link = path + quote(text, safe="")
+        assert (await client.get(link)).status_code in answers
+        assert (await client.post(link, data={"csrf_token": token, "password": password})).status_code in answers

@@ -52,7 +52,7 @@ async def test_clean_up_removes_what_expired_keeps_what_lives_and_counts_both(ap
 
 
 @sqlite_only
-@pytest.mark.parametrize("query", ["delete_expired_sessions", "delete_old_rate_limit_hits", "delete_old_outbox_messages"])
+@pytest.mark.parametrize("query", ["delete_expired_sessions", "delete_old_rate_limit_hits", "delete_expired_email_tokens", "delete_old_outbox_messages"])
 async def test_the_cleanup_deletes_use_indexes_not_a_full_scan(app, query):
     query = getattr(app.state.queries, query)
     values = {name: 1 for name in query.parameters}
@@ -112,3 +112,16 @@ def test_the_interval_comes_from_the_environment_and_cannot_be_negative(tmp_path
     monkeypatch.setenv("CLEANUP_INTERVAL_SECONDS", "-1")
     with pytest.raises(ConfigError, match="CLEANUP_INTERVAL_SECONDS"):
         Settings.from_environ(tmp_path / "no.env")
+
+
+async def test_clean_up_removes_expired_links_and_keeps_live_ones(make_app):
+    from conftest import make_client, submit
+
+    app = await make_app(reset_password_seconds=1)
+    await create_user(app)  # its confirmation link lives 7 days
+    async with make_client(app) as client:
+        await submit(client, "/accounts/reset-password", {"email": "ann@example.com"})
+    assert await app.state.db.fetch_val("SELECT count(*) FROM email_tokens") == 2
+    await asyncio.sleep(1.1)
+    assert (await housekeeping.clean_up(app.state))["expired links"] == 1
+    assert await app.state.db.fetch_val("SELECT purpose FROM email_tokens") == "confirm"

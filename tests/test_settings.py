@@ -95,3 +95,20 @@ def test_the_test_session_gives_the_imported_app_its_own_secret_and_a_database_o
     imported = module.app.state.settings
     assert imported.secret_key == IMPORT_ENVIRONMENT["SECRET_KEY"]
     assert imported.database_url == IMPORT_ENVIRONMENT["DATABASE_URL"] and str(ROOT) not in imported.database_url
+
+
+def test_the_link_settings_come_from_the_environment(clean_env, monkeypatch):
+    monkeypatch.setenv("REQUIRE_CONFIRMED_EMAIL", "true")
+    monkeypatch.setenv("RESET_PASSWORD_SECONDS", "600")
+    loaded = Settings.from_environ(env_file=clean_env / "none")
+    assert loaded.require_confirmed_email is True and loaded.reset_password_seconds == 600
+    assert loaded.confirm_email_seconds == 7 * 24 * 3600
+    monkeypatch.setenv("REQUIRE_CONFIRMED_EMAIL", "false")
+    assert Settings.from_environ(env_file=clean_env / "none").require_confirmed_email is False
+
+
+@pytest.mark.parametrize("name", ["RESET_PASSWORD_SECONDS", "CONFIRM_EMAIL_SECONDS"])
+def test_a_link_lifetime_must_be_positive(clean_env, monkeypatch, name):
+    monkeypatch.setenv(name, "0")
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_environ(env_file=clean_env / "none")

@@ -79,6 +79,8 @@ async def tab_to(page, target: str, limit: int = 25) -> None:
     for _ in range(limit):
         await page.keyboard.press("Tab")
         seen.append(await focused(page))
+        if seen[-1] == "body" and len(seen) > 1:
+            continue  # past the page's last control the focus goes to the browser's own UI, then to the top again
         assert await has_focus_ring(page), f"{seen[-1]} has the focus but no visible focus ring"
         if seen[-1] == target:
             return

@@ -80,3 +80,30 @@ async def test_sign_up_send_the_link_again_and_confirm(new_context, javascript):
     await expect(page.get_by_role("status")).to_have_text("Your email address is confirmed.")
     await expect(page.get_by_text("Please confirm your email address")).to_have_count(0)
     posts.check(javascript)
+
+
+@js_on_and_off
+async def test_a_link_used_up_in_another_tab_shows_its_page_in_place_of_the_form(new_context, server, javascript):
+    create_user(server)
+    context = await new_context(java_script_enabled=javascript)
+    first, second = await context.new_page(), await context.new_page()
+    await first.goto("/accounts/reset-password")
+    await first.get_by_label("Email").fill(EMAIL)
+    await first.get_by_role("button", name="Send the link").click()
+    await expect(first.get_by_role("status")).to_contain_text("If an account exists")
+    link = await link_from_mailbox(first, "Reset your hxauth password")
+    for page in (first, second):
+        await page.goto(link)
+    await second.get_by_label("New password").fill(NEW_PASSWORD)
+    await second.get_by_role("button", name="Set the new password").click()
+    await expect(second.get_by_role("status")).to_contain_text("Your password was changed")
+
+    if javascript:
+        await mark_window(first)
+    await first.get_by_label("New password").fill("yet another passphrase here")
+    await first.get_by_role("button", name="Set the new password").click()
+    await expect(first.get_by_role("heading", name="This link does not work")).to_be_visible()
+    await expect(first.get_by_role("heading", name="Choose a new password")).to_have_count(0)
+    await expect(first.get_by_role("link", name="Ask for a new link")).to_be_visible()
+    if javascript:
+        assert await window_marker(first) == "still here"
