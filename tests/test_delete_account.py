@@ -33,7 +33,7 @@ async def rows_of(app, user_id: int) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("headers", [None, HX], ids=["plain", "htmx"])
-async def test_deleting_removes_every_row_of_the_user_sends_goodbye_and_frees_the_email(make_app, smtp_server, headers):
+async def test_deleting_removes_every_row_of_the_user_sends_goodbye_and_frees_the_email(smtp_server, make_app, headers):
     app = await make_app(mail_url=smtp_server.url)
     ann = await create_user(app)
     bob = await create_user(app, name="Bob", email="bob@example.com")

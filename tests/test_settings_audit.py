@@ -10,7 +10,7 @@ PAGE = "/accounts/settings"
 NEW_PASSWORD = "a brand new passphrase for ann"
 
 
-async def test_each_settings_change_is_an_audit_event(make_app, smtp_server, caplog):
+async def test_each_settings_change_is_an_audit_event(smtp_server, make_app, caplog):
     caplog.set_level(logging.INFO, logger="hxauth.audit")
     app = await make_app(mail_url=smtp_server.url)
     user_id = await create_user(app)

@@ -26,7 +26,7 @@ async def confirm(client, link, headers=None):
 
 
 @pytest.fixture
-async def mailing_app(make_app, smtp_server):
+async def mailing_app(smtp_server, make_app):
     app = await make_app(mail_url=smtp_server.url)
     await create_user(app)
     return app

@@ -23,7 +23,7 @@ async def change_password(client, current=PASSWORD, new=NEW_PASSWORD, headers=No
 
 
 @pytest.mark.parametrize("headers", [None, HX], ids=["plain", "htmx"])
-async def test_a_new_password_ends_every_other_session_renews_this_one_and_sends_a_message(make_app, smtp_server, headers):
+async def test_a_new_password_ends_every_other_session_renews_this_one_and_sends_a_message(smtp_server, make_app, headers):
     app = await make_app(mail_url=smtp_server.url)
     await create_user(app)
     async with make_client(app) as browser, make_client(app) as other:
