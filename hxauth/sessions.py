@@ -8,11 +8,14 @@ its token hash.
 import dataclasses
 import datetime
 import functools
+import re
 import time
 
 import ua_parser
 
 from hxauth.tokens import hash_token
+
+SESSION_ID = re.compile(r"[0-9a-f]{32}")  # accounts.create_session's secrets.token_hex(16), and migration 0007's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +66,8 @@ async def list_sessions(state, user_id: int, token: str) -> list[Session]:
 
 async def end_session(state, user_id: int, session_id: str, token: str) -> bool:
     """Log out one other session of the user; False if there is none such (ended already, or not theirs)."""
+    if not SESSION_ID.fullmatch(session_id):
+        return False  # no id of ours (and PostgreSQL refuses some text, such as NUL, in a query)
     values = {"id": session_id, "user_id": user_id, "token_hash": hash_token(token)}
     return await state.db.execute(state.queries.delete_other_session, values) > 0
 
