@@ -96,6 +96,15 @@ FLASH_MESSAGES = {
     "email_confirmed": "Your email address is confirmed.",
     "email_confirmed_log_in": "Your email address is confirmed. Log in to continue.",
     "confirmation_sent": "We sent a new confirmation link. Check your inbox.",
+    # The settings page shows these in their section (routes/settings.py).
+    "name_changed": "Your name is saved.",
+    "email_sent": "We sent a link to your new address. Your email changes when you open it.",
+    "email_changed": "Your email address is changed.",
+    "password_changed": "Your password is changed, and every other session is logged out.",
+    "session_ended": "That session is logged out.",
+    "session_gone": "That session had already ended.",
+    "others_ended": "Every other session is logged out.",
+    "account_deleted": "Your account and everything in it are deleted. Goodbye!",
 }
 
 

@@ -14,22 +14,17 @@ from hxauth import account_settings, accounts, audit, auth, sessions
 from hxauth.account_settings import WrongPassword
 from hxauth.accounts import EmailTaken, TooManyAttempts
 from hxauth.guards import require_authenticated_user
-from hxauth.pages import error, redirect, render, wants_fragment
+from hxauth.pages import FLASH_COOKIE, FLASH_MESSAGES, clear_flash, error, flash_message, redirect, render, wants_fragment
 from hxauth.passwords import password_problem
 from hxauth.requests import client_address, posted_form
 
 PAGE = "/accounts/settings"
 TEMPLATE = "accounts/settings.html"
 SECTIONS = ("name", "email", "password", "sessions", "delete")
-FLASH_COOKIE = "settings_flash"
-FLASHES = {  # what a plain post's 303 leaves for the page to say: the section, and the message
-    "name_changed": ("name", "Your name is saved."),
-    "email_sent": ("email", "We sent a link to your new address. Your email changes when you open it."),
-    "email_changed": ("email", "Your email address is changed."),
-    "password_changed": ("password", "Your password is changed, and every other session is logged out."),
-    "session_ended": ("sessions", "That session is logged out."),
-    "session_gone": ("sessions", "That session had already ended."),
-    "others_ended": ("sessions", "Every other session is logged out."),
+# The section each flash (pages.FLASH_MESSAGES) after a change is shown in.
+FLASH_SECTIONS = {
+    "name_changed": "name", "email_sent": "email", "email_changed": "email", "password_changed": "password",
+    "session_ended": "sessions", "session_gone": "sessions", "others_ended": "sessions",
 }
 BAD_LINK = "This link is unknown, used or expired, or it is for another account. Ask for a new one in Settings."
 
@@ -69,20 +64,12 @@ async def _section(request, section: str, *, status_code=200, headers=None, **co
     return render(request, TEMPLATE, page, block=f"{section}_form", status_code=status_code, headers=headers)
 
 
-def _flash_redirect(request, flash: str):
-    response = redirect(request, PAGE)
-    response.set_cookie(
-        FLASH_COOKIE, flash, max_age=60, path=PAGE, httponly=True, samesite="lax", secure=request.url.scheme == "https"
-    )
-    return response
-
-
 async def _done(request, flash: str, **context):
     """A change made: under htmx the section again with its message; a plain post goes back to the page."""
     if not wants_fragment(request):
-        return _flash_redirect(request, flash)
-    section, message = FLASHES[flash]
-    return await _section(request, section, notices={section: message}, **context)
+        return redirect(request, PAGE, flash=flash)
+    section = FLASH_SECTIONS[flash]
+    return await _section(request, section, notices={section: FLASH_MESSAGES[flash]}, **context)
 
 
 async def _refuse_password(request, section: str, password: str, **context):
@@ -116,11 +103,9 @@ def _password_missing(form) -> dict:
 @require_authenticated_user
 async def settings_page(request):
     """The settings page; a flash from a plain post is shown once, in its section."""
-    flash = FLASHES.get(request.cookies.get(FLASH_COOKIE, ""))
-    response = render(request, TEMPLATE, await _page(request, notices={flash[0]: flash[1]} if flash else {}))
-    if FLASH_COOKIE in request.cookies:
-        response.delete_cookie(FLASH_COOKIE, path=PAGE)
-    return response
+    section, message = FLASH_SECTIONS.get(request.cookies.get(FLASH_COOKIE, "")), flash_message(request)
+    notices = {section: message} if section and message else {}
+    return clear_flash(request, render(request, TEMPLATE, await _page(request, notices=notices)))
 
 
 @_logged_in
@@ -185,7 +170,7 @@ async def confirm_email_change(request):
     if new_email is None:
         return error(request, 404, BAD_LINK)
     audit.record(request, "settings.email_changed", user_id=request.user.id, email=new_email)
-    return _flash_redirect(request, "email_changed")
+    return redirect(request, PAGE, flash="email_changed")
 
 
 @_logged_in
@@ -206,7 +191,7 @@ async def change_password(request):
     auth.use_session(request, token, persistent=persistent)
     audit.record(request, "settings.password_changed", user_id=user.id)
     # The whole page again, for htmx too: every form's CSRF token changed with the session token.
-    return _flash_redirect(request, "password_changed")
+    return redirect(request, PAGE, flash="password_changed")
 
 
 @_logged_in
@@ -242,7 +227,7 @@ async def delete_account(request):
     await account_settings.delete_account(state, user)
     audit.record(request, "account.deleted", user_id=user.id)
     request.session.clear()  # its row went with the user
-    return redirect(request, "/")
+    return redirect(request, "/", flash="account_deleted")
 
 
 routes = [

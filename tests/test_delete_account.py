@@ -53,7 +53,8 @@ async def test_deleting_removes_every_row_of_the_user_sends_goodbye_and_frees_th
         response = await delete(browser, headers=headers)
         assert response.status_code == (200 if headers else 303)
         assert (response.headers.get("hx-location") if headers else response.headers["location"]) == "/"
-        assert "You are not logged in" in (await browser.get("/")).text
+        home = await browser.get("/")
+        assert "You are not logged in" in home.text and "Your account and everything in it are deleted." in home.text
         assert "You are not logged in" in (await other.get("/")).text
         assert "Hi Bob!" in (await bobs.get("/")).text
         assert await rows_of(app, ann) == {"users": 0, "sessions": 0, "email_changes": 0, "outbox": 0, "email_tokens": 0}

@@ -109,6 +109,7 @@ async def test_rename_change_email_and_password_end_a_session_and_delete_the_acc
     await page.locator("#delete-form").get_by_label("Yes, delete my account").check()
     await page.locator("#delete-form").get_by_role("button", name="Delete my account").click()
     await expect(page.get_by_text("You are not logged in")).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text("Your account and everything in it are deleted. Goodbye!")
     await expect(page).to_have_url(url("/"))
     await assert_no_page_load(page, javascript)
     await page.goto("/accounts/login")
