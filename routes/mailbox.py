@@ -9,8 +9,10 @@ from starlette.routing import Route
 from hxauth.pages import render
 
 # The HTML part is shown in a sandboxed frame of its own, under a policy that lets its inline styles
-# through and nothing else: no script, no request anywhere, no form, framed by this site only.
-MESSAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
+# through and nothing else: no script, no request anywhere, no form, framed by this site only. Without
+# scripts, keeping the site's origin (allow-same-origin) gives a message nothing to use it with, and keeps
+# the frame in the page's own process (Chromium leaves a cross-origin frame out of full-page screenshots).
+MESSAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox allow-same-origin"
 SHOWN = 50
 
 
