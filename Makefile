@@ -7,9 +7,16 @@ PORT ?= 8000
 
 .PHONY: run test install migrate screenshots bench clean
 
+# How uvicorn runs hxauth, here, in tests/helpers.py's running_server and in docs/deploy.md: its own
+# X-Forwarded-For handling off (it trusts 127.0.0.1 by default; the app trusts TRUSTED_PROXIES only); the h11
+# parser, which refuses a request head over 16 KiB with a 400 at once (the default parser took a 32 MB header
+# for 5 s and stalled every other request); idle keep-alive connections closed after 5 s; at most 512
+# connections or requests at once (more: 503). Slow senders of a form: FORM_BODY_SECONDS (the app's 408).
+UVICORN_OPTIONS = --no-proxy-headers --http h11 --h11-max-incomplete-event-size 16384 --timeout-keep-alive 5 --limit-concurrency 512
+
 run: install
 	$(BIN)/hxauth migrate
-	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn app:app --host $(HOST) --port $(PORT) $(UVICORN_OPTIONS)
 
 # The suite runs twice: on SQLite files, then on PostgreSQL (skipped with a reason
 # when no server answers at TEST_POSTGRES_URL, a failure when CI=true).

@@ -11,12 +11,13 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Mount, Router
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hxauth import errors, housekeeping, mail, pages
 from hxauth.auth import SessionBackend
 from hxauth.database import open_database, wait_for_database
 from hxauth.migrations import migrate
-from hxauth.middleware import FormGuard, ResponseHeaders, SessionCookie, StaticFirst
+from hxauth.middleware import ExpectedHost, FormGuard, ResponseHeaders, SessionCookie, StaticFirst
 from hxauth.passwords import Hasher
 from hxauth.queries import Queries
 from hxauth.settings import ROOT, ConfigError, Settings
@@ -50,16 +51,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ])
     static = ExceptionMiddleware(static, handlers={HTTPException: errors.http_error})  # a missing file: the 404 page
+    # The client address and scheme from X-Forwarded-For/-Proto, when the peer is a proxy in TRUSTED_PROXIES (and
+    # only then: uvicorn's own trust is off, --no-proxy-headers); first, so every layer sees them.
+    proxies = [Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)] if settings.trusted_proxies else []
+    hosts = [Middleware(ExpectedHost, base_url=settings.base_url)] if settings.env == "production" else []
     app = Starlette(
         debug=settings.debug,
         routes=routes,
         middleware=[
+            *proxies,
             Middleware(ResponseHeaders),
+            *hosts,
             Middleware(StaticFirst, static=static),
             Middleware(errors.FaultPages),
             Middleware(SessionCookie, secret_key=settings.secret_key, max_age=settings.session_max_seconds),
             Middleware(AuthenticationMiddleware, backend=SessionBackend()),
-            Middleware(FormGuard),
+            Middleware(FormGuard, body_seconds=settings.form_body_seconds),
         ],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
@@ -68,7 +75,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.db = db
     app.state.queries = Queries()
     app.state.hasher = Hasher(
-        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism, settings.hash_concurrency,
+        per_client=settings.hash_per_client, queue_limit=settings.hash_queue_limit,
     )
     return app
 

@@ -103,7 +103,8 @@ async def change_password(state, user: User, new_password: str, *, browser: dict
     """Set a new password, end every session of the user and start one for this browser; returns its token.
 
     All at once, with the "password changed" message: a session stolen with the old password dies with it."""
-    password_hash = await state.hasher.hash(new_password)  # before the transaction, which would hold its connection
+    async with state.hasher.slot(browser["client_address"]):  # hashing is shared fairly (passwords.Hasher.slot)
+        password_hash = await state.hasher.hash(new_password)  # before the transaction, which would hold its connection
     async with state.db.transaction():
         await state.db.execute(state.queries.update_user_password_hash, {"id": user.id, "password_hash": password_hash})
         token = await accounts.create_session(state, user.id, persistent=persistent, **browser)

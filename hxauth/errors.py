@@ -13,7 +13,8 @@ from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from hxauth import pages
+from hxauth import audit, pages
+from hxauth.passwords import Busy
 from hxauth.requests import request_id
 from hxauth.faults import FAULT_TYPES, is_database_fault
 from hxauth.middleware import ResponseHeaders
@@ -36,6 +37,13 @@ async def database_fault(request, exc: Exception):
     _anonymous_unless_known(request)
     log.error("request_id=%s database unavailable: %s %s: %r", request_id(request), request.method, request.url.path, exc)
     return pages.error(request, 503, headers={"Retry-After": "5"})
+
+
+async def hashing_busy(request, exc: Busy):
+    """No room to hash for this login, signup or reset (passwords.Hasher.slot): 429 for a client over its share,
+    503 when everyone's is full; logged, so an operator sees a flood."""
+    audit.record(request, "hash.busy", status=exc.status_code, path=request.url.path)
+    return pages.error(request, exc.status_code, exc.message, headers={"Retry-After": str(exc.retry_after)})
 
 
 async def server_error(request, exc: Exception):
@@ -78,4 +86,6 @@ class FaultPages:
             await response(scope, receive, send)
 
 
-handlers = {HTTPException: http_error, **{fault: database_fault for fault in FAULT_TYPES}, Exception: server_error}
+handlers = {
+    HTTPException: http_error, Busy: hashing_busy, **{fault: database_fault for fault in FAULT_TYPES}, Exception: server_error,
+}

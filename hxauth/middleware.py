@@ -3,13 +3,16 @@
 import hashlib
 import random
 import re
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 from itsdangerous import TimestampSigner
 from itsdangerous.signer import SigningAlgorithm
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Match
 
 from hxauth import csrf, pages
 from hxauth.settings import derived_key
@@ -91,6 +94,30 @@ def cookie_signer(secret_key: str) -> TimestampSigner:
     return TimestampSigner(derived_key("session", secret_key), key_derivation="none", algorithm=Blake2bSignature())
 
 
+class ExpectedHost:
+    """In production, a request for any host but BASE_URL's is a 400, before anything else runs: the site is one
+    origin (its links, cookies and CSRF origin check assume it), so a `Host` it never served is a DNS-rebinding
+    page, a poisoned cache's key or a misrouted request. The probes answer whatever the Host (load balancers
+    ask for them by address)."""
+
+    probes = {"/healthz", "/readyz"}
+
+    def __init__(self, app, base_url: str):
+        self.app = app
+        self.host = urlsplit(base_url).hostname
+        name = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address is bracketed in Host
+        # The name and an optional port, nothing else (no "user@", which URL parsers would skip over).
+        self.expected = re.compile(rb"%s(:[0-9]{1,5})?" % re.escape(name.encode("idna")), re.IGNORECASE)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] not in self.probes:
+            sent = next((value for name, value in scope["headers"] if name == b"host"), b"")
+            if not self.expected.fullmatch(sent):
+                message = f"This site answers for {self.host} only."
+                return await PlainTextResponse(message, status_code=400)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
 class StaticFirst:
     """Requests for /static/… go straight to the files (the same for everyone: no session, no user lookup),
     everything else on through the session stack to the routes. One string test, where a Mount per layer cost
@@ -143,25 +170,35 @@ class SessionCookie:
 class FormGuard:
     """Every POST (PUT, PATCH, DELETE) must come from this site, carry the CSRF token and be a small form.
 
-    Checks, in order: origin (403), content type (415), size (413, before the
-    body is read in full), UTF-8 and at most `max_fields` fields (400), CSRF
+    Checks, in order: a route serves the method at this path (405 with `Allow`,
+    so a wrong method is told so rather than about its body; a path no route
+    has goes on to the router's 404), origin (403), content type (415), size (413, before the
+    body is read in full), the whole body within `body_seconds` (408: a client trickling its form
+    holds a connection and a task for as long as it likes otherwise), UTF-8 and at most `max_fields` fields (400), CSRF
     token in `X-CSRF-Token` or the `csrf_token` field (403). The parsed fields
     are then the route's `posted_form(request)` (hxauth/requests.py), parsed
     once; the body is replayed too, for a route that reads it raw.
     """
 
-    safe_methods = {"GET", "HEAD", "OPTIONS"}
+    safe_methods = {"GET", "HEAD"}  # every route that serves GET serves HEAD (Starlette adds it)
     form_type = "application/x-www-form-urlencoded"
 
-    def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50):
+    def __init__(self, app, max_body: int = 64 * 1024, max_fields: int = 50, body_seconds: float = 10):
         self.app = app
         self.max_body = max_body
+        self.body_seconds = body_seconds
         self.max_fields = max_fields  # our forms have three or four; far more is not from our pages
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in self.safe_methods:
             return await self.app(scope, receive, send)
         request = Request(scope, receive)
+        served, allowed = _methods_at(scope)
+        if not served:
+            if not allowed:  # no route has this path: the router's 404 (or its slash redirect), no handler runs
+                return await self.app(scope, receive, send)
+            headers = {"Allow": ", ".join(sorted(allowed))}
+            return await pages.error(request, 405, headers=headers)(scope, receive, send)
         headers = request.headers
         if not self._same_origin(request):
             return await pages.error(request, 403, "This form was sent from another site.")(scope, receive, send)
@@ -172,10 +209,15 @@ class FormGuard:
         if declared.isdigit() and int(declared) > self.max_body:
             return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body:
-                return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        try:
+            with anyio.fail_after(self.body_seconds):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > self.max_body:
+                        return await pages.error(request, 413, "That form is too large.")(scope, receive, send)
+        except TimeoutError:  # and hang up: else the server waits on for the rest of the body
+            response = pages.error(request, 408, "That form arrived too slowly.", headers={"Connection": "close"})
+            return await response(scope, receive, send)
         try:
             text = bytes(body).decode("utf-8")
             fields = FormData(parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=self.max_fields))
@@ -198,6 +240,19 @@ class FormGuard:
         if origin is None:
             return True  # not a browser (browsers send Origin on every POST); the token still applies
         return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _methods_at(scope) -> tuple[bool, set[str]]:
+    """Whether a route of the app serves this request's method at its path, and the methods the path's routes
+    serve (Starlette's own 405 names only the first route's, and comes after this guard)."""
+    allowed = set()
+    for route in scope["app"].routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return True, allowed
+        if match is Match.PARTIAL:
+            allowed |= route.methods
+    return False, allowed
 
 
 def _replay(body: bytes, receive):

@@ -125,6 +125,7 @@ ERRORS = {
     403: ("Forbidden", "You are not allowed to do that."),
     404: ("Page not found", "There is no page at this address."),
     405: ("Method not allowed", "This page does not accept that kind of request."),
+    408: ("Too slow", "The request took too long to arrive. Please try again."),
     413: ("Too large", "That request is too large."),
     415: ("Unsupported form", "That kind of content is not accepted here."),
     422: ("Check the form", "Some of what was sent needs correcting."),

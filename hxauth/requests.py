@@ -18,5 +18,5 @@ def request_id(request: Request) -> str:
 
 
 def client_address(request: Request) -> str:
-    """The socket peer, or the forwarded address when uvicorn trusts the proxy (--forwarded-allow-ips)."""
+    """The socket peer, or the forwarded address when the peer is one of TRUSTED_PROXIES (app.py)."""
     return request.client.host if request.client else ""

@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 import hashlib
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -40,6 +41,15 @@ class Settings:
     argon2_parallelism: int = 4
     # How many hashes may run at once; each holds argon2_memory_kib.
     hash_concurrency: int = os.cpu_count() or 1
+    # Comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For/-Proto are believed;
+    # empty: the client is the socket peer, whatever it sends. (Every shipped command runs uvicorn with
+    # --no-proxy-headers: its own default trusts 127.0.0.1, so anyone behind a same-host proxy chose their address.)
+    trusted_proxies: str = ""
+    # A form's body must arrive within this many seconds (else 408): a slow sender holds a connection meanwhile.
+    form_body_seconds: float = 10
+    # Logins, signups and resets hashing (queued or running) at once: per client (more: 429), in all (more: 503).
+    hash_per_client: int = 2
+    hash_queue_limit: int = 64
     # Failed logins per (account, client) and per client; signups per client.
     login_account_limit: int = 5
     login_account_window: int = 15 * 60
@@ -83,11 +93,21 @@ class Settings:
             raise ConfigError("session lifetimes must be positive")
         if self.reset_password_seconds <= 0 or self.confirm_email_seconds <= 0:
             raise ConfigError("RESET_PASSWORD_SECONDS and CONFIRM_EMAIL_SECONDS must be positive")
+        if self.form_body_seconds <= 0:
+            raise ConfigError("FORM_BODY_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
-        if self.hash_concurrency < 1:
-            raise ConfigError("HASH_CONCURRENCY must be at least 1")
+        if min(self.hash_concurrency, self.hash_per_client, self.hash_queue_limit) < 1:
+            raise ConfigError("HASH_CONCURRENCY, HASH_PER_CLIENT and HASH_QUEUE_LIMIT must be at least 1")
+        self._check_proxies()
         self._check_mail()
+
+    def _check_proxies(self):
+        for entry in filter(None, (entry.strip() for entry in self.trusted_proxies.split(","))):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24)") from None
 
     def _check_mail(self):
         production = self.env == "production"

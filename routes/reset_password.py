@@ -76,7 +76,9 @@ async def reset_password(request):
     problem = password_problem(password, state.settings.password_min_length, name=user["name"], email=user["email"])
     if problem:
         return _new_password_form(request, user, status_code=422, error=problem)
-    if await account_links.reset_password(state, token, password) is None:  # used up meanwhile, by another request
+    async with state.hasher.slot(client_address(request)):  # hashing is shared fairly (passwords.Hasher.slot)
+        changed = await account_links.reset_password(state, token, password)
+    if changed is None:  # used up meanwhile, by another request
         return link_refused(request, RESET)
     audit.record(request, "reset.completed", user_id=user["id"])
     if request.user.is_authenticated and request.user.id == user["id"]:

@@ -94,6 +94,12 @@ async def csrf_token(client, page: str = "/accounts/login") -> str:
     return post_forms(await client.get(page))[0].hidden["csrf_token"]
 
 
+def uvicorn_options() -> list[str]:
+    """The Makefile's UVICORN_OPTIONS: tests run the server as `make run` does."""
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^UVICORN_OPTIONS = (.*)$", makefile, re.MULTILINE).group(1).split()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -101,16 +107,18 @@ def free_port() -> int:
 
 
 class Server(str):
-    """A running server's base URL (a plain string to httpx and Playwright) that also knows its database."""
+    """A running server's base URL (a plain string to httpx and Playwright) that also knows its database and process id."""
 
     database_url: str
+    pid: int
 
 
 @contextlib.contextmanager
 def running_server(tmp_path, **settings):
     """A real `uvicorn app:app` on a free port, on the test's database; yields its base URL (a `Server`).
 
-    `settings` become environment variables. It is ready (migrated) when this yields."""
+    Run as `make run` runs it (the Makefile's UVICORN_OPTIONS); `settings` become environment variables.
+    It is ready (migrated) when this yields."""
     port = free_port()
     env = {
         **os.environ,
@@ -122,11 +130,12 @@ def running_server(tmp_path, **settings):
     log = tmp_path / f"server-{port}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), *uvicorn_options()],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     url = Server(f"http://127.0.0.1:{port}")
     url.database_url = env["DATABASE_URL"]
+    url.pid = process.pid
     try:
         deadline = time.monotonic() + 30  # a wait for start-up, not a measurement: a slow start is not a failure
         while True:

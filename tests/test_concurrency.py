@@ -6,7 +6,7 @@ import httpx
 
 from conftest import PASSWORD, csrf_token, running_server, submit
 
-LIMITS = {"signup_limit": 1000}
+LIMITS = {"signup_limit": 1000, "hash_per_client": 1000}  # one browser, many tabs: no per-client share either
 
 
 async def signups(server, emails):

@@ -1,11 +1,11 @@
 """Property-based: whatever arrives in any field, the answer is never a 5xx and no invalid user is made."""
 
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from conftest import csrf_token
+from conftest import HX, PASSWORD, create_user, csrf_token, make_client, post_forms
 from hxauth import accounts
 from hxauth.passwords import MAX_LENGTH, normalize
 
@@ -76,3 +76,42 @@ async def test_any_token_in_a_link_is_a_404_never_a_5xx(client, token, text, pas
         link = path + quote(text, safe="")
         assert (await client.get(link)).status_code in answers
         assert (await client.post(link, data={"csrf_token": token, "password": password})).status_code in answers
+
+
+def is_a_path_on_this_site(url: str) -> bool:
+    parts = urlsplit(url)
+    return (
+        url.startswith("/") and not url.startswith("//") and "\\" not in url and not parts.scheme and not parts.netloc
+        and all(32 < ord(c) < 127 for c in url)  # a header can carry it, and no browser reads it as another host
+        and urlsplit(urljoin("http://testserver/", url)).netloc == "testserver"
+    )
+
+
+next_text = st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet="/\\:?#%@.~ \t\u3000\u2028é€ab", max_size=20).map(lambda text: "/" + text),
+    st.sampled_from(["/\u3000/x", "/%E3%80%80/x", "/\u00e9t\u00e9?q=\u20ac", "/?next=//evil.example", "/@evil.example"]),
+)
+
+
+@pytest.fixture
+async def ann(app):
+    return await create_user(app)
+
+
+@EXAMPLES
+@given(next_url=next_text, htmx=st.booleans())
+async def test_login_with_any_next_goes_to_a_path_on_this_site_and_is_never_a_5xx(app, ann, next_url, htmx):
+    async with make_client(app) as browser:  # a new browser each time: a logged-in one would just be sent home
+        form = await browser.get("/accounts/login", params={"next": next_url})
+        assert form.status_code == 200
+        hidden = post_forms(form)[0].hidden
+        assert is_a_path_on_this_site(hidden["next"])
+        for sent in (hidden["next"], next_url):  # what the page's form carries, and what an attacker posts
+            browser.cookies.delete("session")
+            token = await csrf_token(browser)
+            data = {"csrf_token": token, "email": "ann@example.com", "password": PASSWORD, "next": sent}
+            response = await browser.post("/accounts/login", data=data, headers=HX if htmx else None)
+            assert response.status_code == (200 if htmx else 303)
+            target = response.headers["hx-location" if htmx else "location"]
+            assert is_a_path_on_this_site(target)

@@ -183,7 +183,7 @@ async def test_the_dev_mailbox_answers_htmx_with_its_content_and_an_unknown_mess
 async def test_the_dev_mailbox_is_a_404_in_production(make_app, smtp_server, path):
     app = await make_app(env="production", mail_url=smtp_server.url, base_url="https://hxauth.example")
     await queue(app)
-    async with make_client(app) as client:
+    async with make_client(app, base_url="https://hxauth.example") as client:
         response = await client.get(path)
     assert response.status_code == 404 and "test message" not in response.text
 

@@ -2,12 +2,14 @@
 
 import asyncio
 import contextlib
+import statistics
 import threading
+import time
 
 import argon2
 import pytest
 
-from conftest import HX, create_user, log_in, make_client, make_settings, submit
+from conftest import HX, create_user, create_user_in, log_in, make_client, make_settings, submit
 from hxauth.passwords import common_passwords, password_problem
 
 
@@ -97,7 +99,7 @@ async def test_hashing_concurrency_is_bounded(make_app, held_verifies, monkeypat
 
     monkeypatch.setattr(hasher, "verify", counted_verify)
     async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(make_client(app)) for _ in range(5)]
+        clients = [await stack.enter_async_context(make_client(app, client=(f"203.0.113.{i}", 5000))) for i in range(5)]
         logins = [asyncio.create_task(log_in(client)) for client in clients]
         at_once = await held_verifies.started(2)
         await at_the_hasher.wait()  # all five logins are at the Hasher: two hashing, three waiting their turn
@@ -137,6 +139,22 @@ async def test_hashes_made_with_old_parameters_are_replaced_at_login(make_app):
         assert await new.state.db.fetch_val("SELECT password_hash FROM users") == new_hash  # and is kept
 
 
+async def test_a_wrong_password_for_an_old_cheap_hash_costs_what_an_unknown_email_does(make_app):
+    """After a parameter change, an account still on the old cheap hash must not answer a wrong password faster
+    (without the extra verify: about 1 ms against 25 ms here). Medians of alternating tries, a generous ratio."""
+    app = await make_app(argon2_time_cost=2, argon2_memory_kib=16384, login_account_limit=100, login_client_limit=100)
+    await create_user_in(app.state.db)  # the tests' cheap parameters (time cost 1, 8 KiB): an "old" hash
+    async with make_client(app) as client:
+        await log_in(client, email="nobody@example.com")  # makes the dummy hash
+        old_account, unknown = [], []
+        for _ in range(9):
+            for email, times in (("ann@example.com", old_account), ("nobody@example.com", unknown)):
+                started = time.perf_counter()
+                assert (await log_in(client, email=email, password="wrong password here")).status_code == 422
+                times.append(time.perf_counter() - started)
+    assert statistics.median(old_account) > 0.6 * statistics.median(unknown), (old_account, unknown)
+
+
 @pytest.mark.parametrize(
     "password, min_length, problem",
     [
@@ -151,6 +169,9 @@ async def test_hashes_made_with_old_parameters_are_replaced_at_login(make_app):
         ("x" * 1025, 15, "at most 1024"),
         ("no digits no symbols just words", 15, None),
         ("Ωμέγα-λέξεις-πάνω", 15, None),
+        ("ｐａｓｓｗｏｒｄ", 8, "too common"),  # fullwidth: NFKC makes it "password"
+        ("ＱＷＥＲＴＹuiop12345", 15, "too common"),
+        ("e\u0301" * 1000, 15, None),  # 2000 code points, 1000 once composed: under the cap
     ],
 )
 def test_password_rules(password, min_length, problem):
@@ -179,3 +200,23 @@ async def test_a_configured_minimum_is_used_by_signup(make_app):
         data = {"name": "Bob", "email": "bob@example.com", "password": "b" * 19}
         response = await submit(client, "/accounts/signup", data, headers=HX)
         assert response.status_code == 422 and "at least 20" in response.text
+
+
+async def test_a_password_of_combining_accents_accepted_at_signup_logs_in(make_app):
+    """1200 code points typed, 600 once composed: signup judged the composed form, so login must take it too."""
+    app = await make_app()
+    accents = "e\u0301" * 600
+    async with make_client(app) as client:
+        signup = await submit(client, "/accounts/signup", {"name": "Zoé", "email": "zoe@example.com", "password": accents})
+        assert signup.status_code == 303
+        assert (await log_in(client, email="zoe@example.com", password=accents)).status_code == 303
+        await submit(client, "/accounts/logout")
+        assert (await log_in(client, email="zoe@example.com", password="\u00e9" * 600)).status_code == 303  # composed
+
+
+async def test_a_listed_password_typed_in_fullwidth_is_refused_at_signup(make_app):
+    app = await make_app(password_min_length=8)
+    async with make_client(app) as client:
+        data = {"name": "Bob", "email": "bob@example.com", "password": "ｐａｓｓｗｏｒｄ１２３"}
+        response = await submit(client, "/accounts/signup", data, headers=HX)
+        assert response.status_code == 422 and "too common" in response.text
