@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
+# localhost, not 127.0.0.1: BASE_URL (the links in messages) says localhost, and a cookie set on one is not sent to the other.
+HOST ?= localhost
 PORT ?= 8000
 
 .PHONY: run test install migrate screenshots bench clean

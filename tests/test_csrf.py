@@ -100,3 +100,13 @@ async def test_a_csrf_failure_for_htmx_is_an_alert_above_the_form(client):
     assert response.status_code == 403
     assert response.headers["hx-retarget"] == "#alerts"
     assert "<html" not in response.text and 'role="alert"' in response.text
+
+
+def test_the_template_token_is_computed_once_per_render_however_many_forms(monkeypatch):
+    from hxauth import csrf
+
+    calls = []
+    monkeypatch.setattr(csrf, "csrf_token", lambda connection: calls.append(connection) or "f" * 64)
+    token = csrf.TemplateToken("a request")
+    assert str(token) == token.__html__() == "f" * 64
+    assert calls == ["a request"]

@@ -36,3 +36,25 @@ async def test_a_partial_request_for_a_page_without_the_block_gets_the_whole_pag
     app.router.routes.append(Route("/plain", lambda request: pages.render(request, "plain.html")))
     response = await client.get("/plain", headers=HX)
     assert response.status_code == 200 and response.text == "<p>A plain page</p>"
+
+
+def test_the_field_escapes_every_value_as_autoescape_would_and_keeps_markup():
+    """`field` is Python (hxauth/pages.py) with its own escaping of str values: the same as markupsafe's, byte
+    for byte; Markup is written as it is; an undefined variable is still an error."""
+    from markupsafe import Markup, escape
+
+    hostile = "\"'<>&"
+    html = pages.field("f", hostile, error=hostile, value=hostile, hint=Markup("<em>hint</em>"), autocomplete=hostile)
+    assert isinstance(html, Markup)
+    assert "<>" not in html and "\"'" not in html
+    assert html.count(escape(hostile)) == 4  # label, error, value, autocomplete
+    assert '<p class="hint" id="f-hint"><em>hint</em></p>' in html
+    assert 'aria-describedby="f-hint f-error" aria-invalid="true"' in html
+    assert pages.field("n", "N", value=3).count('value="3"') == 1
+    with pytest.raises(jinja2.UndefinedError):
+        pages.environment.from_string('{{ field("x", "X", value=missing) }}').render()
+
+
+def test_a_field_in_a_template_is_the_same_as_called_from_python():
+    template = pages.environment.from_string('{{ field("email", "Email", "Wrong", value="<a>", type="email", autofocus=True) }}')
+    assert template.render() == str(pages.field("email", "Email", "Wrong", value="<a>", type="email", autofocus=True))
