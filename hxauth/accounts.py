@@ -5,6 +5,7 @@ Functions take `state`: the app's `app.state` (or the CLI's), holding `settings`
 """
 
 import dataclasses
+import secrets
 import time
 import unicodedata
 
@@ -201,10 +202,17 @@ async def log_in_attempt(state, email: str, password: str, *, client: str) -> Us
 # Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256 (hxauth.tokens).
 
 
-async def create_session(state, user_id: int) -> str:
-    """Start a session for the user; returns its token, for the cookie (the database keeps only its hash)."""
+async def create_session(state, user_id: int, *, user_agent: str = "", client_address: str = "", persistent: bool = False) -> str:
+    """Start a session for the user; returns its token, for the cookie (the database keeps only its hash).
+
+    The browser's User-Agent and address are kept for the user's list of sessions; `persistent` ("Keep me
+    logged in") spares the session the idle expiry. Its `id` names it in that list's forms."""
     token = new_token()
-    await state.db.execute(state.queries.insert_session, {"token_hash": hash_token(token), "user_id": user_id, "now": int(time.time())})
+    values = {
+        "token_hash": hash_token(token), "id": secrets.token_hex(16), "user_id": user_id, "now": int(time.time()),
+        "user_agent": user_agent, "client_address": client_address, "persistent": int(persistent),
+    }
+    await state.db.execute(state.queries.insert_session, values)
     return token
 
 

@@ -11,7 +11,9 @@ from starlette.requests import HTTPConnection
 
 from hxauth import accounts
 from hxauth.accounts import User
+from hxauth.requests import client_address
 
+USER_AGENT_MAX_LENGTH = 512  # enough for any real browser's; the rest of a longer one is not kept
 LOGGED_IN = AuthCredentials(["authenticated"])  # request.auth of every logged-in request (nothing changes it)
 
 
@@ -31,14 +33,33 @@ def session_token(connection: HTTPConnection) -> str:
     return token
 
 
-async def log_in(connection: HTTPConnection, user: User) -> None:
+def browser(connection: HTTPConnection) -> dict:
+    """What a new session keeps of the browser that starts it, for the user's list of sessions."""
+    return {"user_agent": connection.headers.get("user-agent", "")[:USER_AGENT_MAX_LENGTH], "client_address": client_address(connection)}
+
+
+async def log_in(connection: HTTPConnection, user: User, *, persistent: bool = False) -> None:
     """Start a server-side session under a brand-new token: a token planted before login (fixation) is useless.
 
     The row is saved before the cookie changes: if saving fails (a 503), the browser keeps the token its
-    open forms were made for, and the same form works once the database is back."""
-    token = await accounts.create_session(connection.app.state, user.id)
+    open forms were made for, and the same form works once the database is back. `persistent`: "Keep me
+    logged in" (a cookie that outlives the browser, and no idle expiry)."""
+    token = await accounts.create_session(connection.app.state, user.id, persistent=persistent, **browser(connection))
+    use_session(connection, token, persistent=persistent)
+
+
+def use_session(connection: HTTPConnection, token: str, *, persistent: bool) -> None:
+    """This browser's cookie carries `token` from now on, and nothing else of before; SessionCookie gives it a
+    Max-Age only if `persistent`."""
     connection.session.clear()
     connection.session["token"] = token
+    if persistent:
+        connection.session["persistent"] = True
+
+
+def is_persistent(connection: HTTPConnection) -> bool:
+    """This browser's session was started with "Keep me logged in"."""
+    return connection.session.get("persistent") is True
 
 
 async def log_out(connection: HTTPConnection) -> None:

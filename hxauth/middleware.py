@@ -135,7 +135,13 @@ class StaticFirst:
 
 class SessionCookie:
     """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS,
-    and a faster signature (`cookie_signer`)."""
+    and a faster signature (`cookie_signer`).
+
+    The cookie ends with the browser unless the session says `persistent` ("Keep me logged in", hxauth.auth):
+    SessionMiddleware writes every cookie with `Max-Age` (and refuses one signed longer ago than that), and
+    this takes the `Max-Age` out of the cookies that should not outlive the browser."""
+
+    max_age_attribute = re.compile(rb"Max-Age=\d+; ")
 
     def __init__(self, app, secret_key: str, max_age: int):
         options = dict(secret_key=secret_key, max_age=max_age, same_site="lax")
@@ -145,7 +151,20 @@ class SessionCookie:
 
     async def __call__(self, scope, receive, send):
         middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
-        await middleware(scope, receive, send)
+        if scope["type"] != "http":
+            return await middleware(scope, receive, send)
+        cookie = middleware.session_cookie.encode() + b"="
+
+        async def send_browser_cookie(message):
+            session = scope.get("session")
+            if message["type"] == "http.response.start" and session is not None and session.modified and not session.get("persistent"):
+                message["headers"] = [
+                    (name, self.max_age_attribute.sub(b"", value, count=1) if name == b"set-cookie" and value.startswith(cookie) else value)
+                    for name, value in message.get("headers", ())
+                ]
+            await send(message)
+
+        await middleware(scope, receive, send_browser_cookie)
 
 
 class FormGuard:

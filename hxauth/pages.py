@@ -33,7 +33,7 @@ environment = Environment(
 )
 
 
-def field(name, label, error=None, value="", type="text", autocomplete=None, hint=None, autofocus=False) -> Markup:
+def field(name, label, error=None, value="", type="text", autocomplete=None, hint=None, autofocus=False, id=None) -> Markup:
     """One labelled input with its hint and error, tied together for screen readers (`aria-describedby`,
     `aria-invalid`); every input is `required` (the forms say `novalidate`). A global, so every template,
     and a block rendered alone (what htmx gets), can call it: `{{ field("email", "Email", errors.get("email")) }}`.
@@ -41,17 +41,19 @@ def field(name, label, error=None, value="", type="text", autocomplete=None, hin
     Plain Python rather than a Jinja macro (templates/_form.html until 2026-12-03): a call of the macro cost
     58,000 instructions (Jinja binds its arguments and escapes each value through its runtime), this 26,000.
     Every value is escaped here (`_escape`), as autoescape would; the result is Markup, so Jinja writes it as it is.
+    `id` (default: the name) tells apart two fields of one name on a page (the settings page's current_password).
     """
     name = _escape(name)
+    id = _escape(id) if id else name
     described = []  # aria-describedby: the hint's id, then the error's
-    lines = [f'<div class="field{" invalid" if error else ""}">', f'  <label for="{name}">{_escape(label)}</label>']
+    lines = [f'<div class="field{" invalid" if error else ""}">', f'  <label for="{id}">{_escape(label)}</label>']
     if hint:
-        lines.append(f'  <p class="hint" id="{name}-hint">{_escape(hint)}</p>')
-        described.append(f"{name}-hint")
+        lines.append(f'  <p class="hint" id="{id}-hint">{_escape(hint)}</p>')
+        described.append(f"{id}-hint")
     if error:
-        lines.append(f'  <p class="error" id="{name}-error">{_escape(error)}</p>')
-        described.append(f"{name}-error")
-    attributes = f'id="{name}" name="{name}" type="{_escape(type)}" value="{_escape(value)}" required'
+        lines.append(f'  <p class="error" id="{id}-error">{_escape(error)}</p>')
+        described.append(f"{id}-error")
+    attributes = f'id="{id}" name="{name}" type="{_escape(type)}" value="{_escape(value)}" required'
     if autocomplete:
         attributes += f' autocomplete="{_escape(autocomplete)}"'
     if described:
@@ -131,6 +133,15 @@ FLASH_MESSAGES = {
     "email_confirmed": "Your email address is confirmed.",
     "email_confirmed_log_in": "Your email address is confirmed. Log in to continue.",
     "confirmation_sent": "We sent a new confirmation link. Check your inbox.",
+    # The settings page shows these in their section (routes/settings.py).
+    "name_changed": "Your name is saved.",
+    "email_sent": "We sent a link to your new address. Your email changes when you open it.",
+    "email_changed": "Your email address is changed.",
+    "password_changed": "Your password is changed, and every other session is logged out.",
+    "session_ended": "That session is logged out.",
+    "session_gone": "That session had already ended.",
+    "others_ended": "Every other session is logged out.",
+    "account_deleted": "Your account and everything in it are deleted. Goodbye!",
 }
 
 

@@ -1,5 +1,7 @@
 """Every URL of the site, area by area."""
 
-from routes import accounts, confirm_email, health, home, mailbox, reset_password
+from routes import accounts, confirm_email, health, home, mailbox, reset_password, settings
 
-routes = [*home.routes, *accounts.routes, *reset_password.routes, *confirm_email.routes, *health.routes, *mailbox.routes]
+routes = [
+    *home.routes, *accounts.routes, *reset_password.routes, *confirm_email.routes, *settings.routes, *health.routes, *mailbox.routes,
+]

@@ -84,10 +84,13 @@ async def login_form(request):
     return clear_flash(request, render(request, "accounts/login.html", context))
 
 
-def _login_context(*, email="", next_url="/", flash=None, error=None, errors=None):
+def _login_context(*, email="", next_url="/", remember=False, flash=None, error=None, errors=None):
     errors = errors or {}
     first_error = _first_error(errors, ("email", "password")) or ("password" if error else None)
-    return {"email": email, "next": next_url, "flash": flash, "error": error, "errors": errors, "first_error": first_error}
+    return {
+        "email": email, "next": next_url, "remember": remember, "flash": flash, "error": error, "errors": errors,
+        "first_error": first_error,
+    }
 
 
 def _login_refused(request, status_code, headers=None, **context):
@@ -100,9 +103,10 @@ async def login(request):
     """Check the password and start a session; then go to `next` or home."""
     form = posted_form(request)
     email, password, next_url = form.get("email", ""), form.get("password", ""), safe_next(form.get("next", ""))
+    remember = form.get("remember") == "yes"  # "Keep me logged in"
     account = accounts.login_email(email)
     if errors := accounts.check_login(email, password):
-        return _login_refused(request, 422, email=account, next_url=next_url, errors=errors)
+        return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, errors=errors)
     try:
         user = await accounts.log_in_attempt(request.app.state, email, password, client=client_address(request))
     except accounts.TooManyAttempts as locked:
@@ -110,14 +114,14 @@ async def login(request):
         minutes = (locked.retry_after + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         headers = {"Retry-After": str(locked.retry_after)}
-        return _login_refused(request, 429, headers=headers, email=account, next_url=next_url, error=message)
+        return _login_refused(request, 429, headers=headers, email=account, next_url=next_url, remember=remember, error=message)
     if user is None:
         audit.record(request, "login.failure", email=account)
-        return _login_refused(request, 422, email=account, next_url=next_url, error=INVALID_LOGIN)
+        return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
     if request.app.state.settings.require_confirmed_email and not user.is_confirmed:
         return await _login_unconfirmed(request, user, next_url)
-    await auth.log_in(request, user)
-    audit.record(request, "login.success", user_id=user.id)
+    await auth.log_in(request, user, persistent=remember)
+    audit.record(request, "login.success", user_id=user.id, persistent=remember)
     return redirect(request, next_url)
 
 

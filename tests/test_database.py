@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from conftest import PASSWORD, TEST_DATABASE_URL, count, create_user, database_url, make_client, submit
+from hxauth import accounts
 from hxauth.database import open_database
 from hxauth.migrations import MigrationFailed, migrate, migrations
 from hxauth.queries import Queries
@@ -22,7 +23,7 @@ async def table_names(db) -> set[str]:
 
 async def test_foreign_keys_are_enforced_through_the_apps_own_database(app):
     with pytest.raises(Exception, match="(?i)foreign key"):
-        await app.state.db.execute(app.state.queries.insert_session, {"token_hash": "t", "user_id": 999, "now": 1})
+        await accounts.create_session(app.state, 999)
     assert await count(app, "SELECT count(*) FROM sessions") == 0
 
 

@@ -133,3 +133,37 @@ async def test_an_error_outside_the_form_is_announced_in_the_live_region(new_con
     await expect(alerts).to_have_attribute("aria-live", "polite")
     await expect(alerts.get_by_role("alert")).to_contain_text("Your session changed or expired.")
     await expect(first.get_by_label("Email")).to_have_value(EMAIL)
+
+
+async def test_no_serious_axe_violation_on_the_settings_page_light_or_dark(new_context, server):
+    create_user(server)
+    other = await (await new_context()).new_page()  # a second session, for the list's "Log out" buttons
+    await other.goto("/accounts/login")
+    await log_in(other)
+    page = await (await new_context(reduced_motion="reduce")).new_page()
+    await page.goto("/accounts/login")
+    await log_in(page)
+    await page.get_by_role("heading", name=f"Hi {NAME}!").wait_for()
+    seen = {}
+
+    async def check(state):
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            seen[f"{state} ({scheme})"] = await axe_violations(page)
+
+    await page.goto("/accounts/settings")
+    await check("settings")
+    await page.locator("#name-form").get_by_label("Name").fill("")
+    await page.locator("#name-form").get_by_role("button", name="Save name").click()
+    await page.locator("#name-form .form-error").wait_for()
+    await page.locator("#delete-form").get_by_role("button", name="Delete my account").click()
+    await page.locator("#delete-form .form-error").wait_for()
+    await check("settings with errors")
+    await page.locator("#name-form").get_by_label("Name").fill("Ada King")
+    await page.locator("#name-form").get_by_role("button", name="Save name").click()
+    await page.locator("#name-form .flash").wait_for()
+    await check("settings with a message")
+
+    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
+    blocking = {state: found for state, found in blocking.items() if found}
+    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())

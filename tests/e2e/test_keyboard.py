@@ -2,7 +2,7 @@
 
 import pytest
 
-from e2e.helpers import EMAIL, NAME, PASSWORD, assert_focus, expect, tab_to
+from e2e.helpers import EMAIL, NAME, PASSWORD, assert_focus, create_user, expect, tab_to
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -55,3 +55,39 @@ async def test_sign_up_log_in_and_log_out_by_keyboard(new_context, javascript):
     await keyboard.press("Enter")
     await expect(page.get_by_text("You are not logged in")).to_be_visible()
     await assert_focus(page, new_page_focus)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+async def test_rename_and_delete_the_account_in_settings_by_keyboard(new_context, server, javascript):
+    create_user(server)
+    page = await (await new_context(java_script_enabled=javascript)).new_page()
+    keyboard = page.keyboard
+    await page.goto("/accounts/login")
+    await page.get_by_label("Email").fill(EMAIL)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await assert_focus(page, "main#main" if javascript else "body")
+    await tab_to(page, "a:Settings")
+    await keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
+    await assert_focus(page, "main#main" if javascript else "body")
+    await tab_to(page, "input#name")
+    await keyboard.press("ControlOrMeta+a")
+    await keyboard.type("Ada King")
+    await keyboard.press("Enter")
+    await expect(page.locator("#name-form").get_by_role("status")).to_have_text("Your name is saved.")
+
+    # Delete without ticking the box: the error, and the focus on the box to fix.
+    await tab_to(page, "input#delete-current-password")
+    await keyboard.type(PASSWORD)
+    await keyboard.press("Enter")
+    await expect(page.locator("#delete-form").get_by_text("Tick this box to confirm")).to_be_visible()
+    await assert_focus(page, "input#confirm-delete")
+    await keyboard.press("Space")
+    await keyboard.press("Shift+Tab")
+    await assert_focus(page, "input#delete-current-password")
+    await keyboard.type(PASSWORD)
+    await tab_to(page, "button:Delete my account")
+    await keyboard.press("Enter")
+    await expect(page.get_by_text("You are not logged in")).to_be_visible()

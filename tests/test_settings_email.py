@@ -1,0 +1,162 @@
+"""Settings, Email: nothing changes until the link sent to the new address is used; the old address is told."""
+
+import pytest
+
+from conftest import HX, PASSWORD, create_user, link_in, log_in, make_client, submit, text_of
+
+PAGE = "/accounts/settings"
+SIGNUP = "Confirm your email address for hxauth"  # the confirmation every new account is sent
+
+
+async def message_about(smtp_server, to: str, subject: str):
+    """The next message to `to` with `subject` (the signup's confirmation arrives first)."""
+    while (message := await smtp_server.next_message(to=to))["Subject"] != subject:
+        pass
+    return message
+
+
+async def ask_for(client, email="new@example.com", password=PASSWORD, headers=None):
+    return await submit(client, PAGE, {"email": email, "current_password": password}, action=f"{PAGE}/email", headers=headers)
+
+
+async def confirm(client, link, headers=None):
+    """Open the link's page, then press its button, as a person does."""
+    path = link.removeprefix("http://localhost:8000")
+    return await submit(client, path, action=path, headers=headers)
+
+
+@pytest.fixture
+async def mailing_app(smtp_server, make_app):
+    app = await make_app(mail_url=smtp_server.url)
+    await create_user(app)
+    return app
+
+
+@pytest.fixture
+async def ann(mailing_app):
+    async with make_client(mailing_app) as client:
+        assert (await log_in(client)).status_code == 303
+        yield client
+
+
+async def email_of(app, user_id=1):
+    return await app.state.db.fetch_val("SELECT email FROM users WHERE id = :id", {"id": user_id})
+
+
+@pytest.mark.parametrize("headers", [None, HX], ids=["plain", "htmx"])
+async def test_the_change_waits_for_the_link_sent_to_the_new_address(mailing_app, ann, smtp_server, headers):
+    response = await ask_for(ann, email="  New@Example.com ", headers=headers)
+    if headers:
+        assert response.status_code == 200 and response.text.lstrip().startswith('<form id="email-form"')
+        assert "We sent a link to your new address." in response.text
+    else:
+        assert response.status_code == 303 and response.headers["location"] == PAGE
+        assert "We sent a link to your new address." in (await ann.get(PAGE)).text
+    assert await email_of(mailing_app) == "ann@example.com"
+
+    notice = await message_about(smtp_server, "ann@example.com", "Your hxauth email address is being changed")
+    assert notice["Subject"] == "Your hxauth email address is being changed"
+    assert "from ann@example.com to new@example.com" in " ".join(text_of(notice).split())
+    assert "change it" in text_of(notice)
+    message = await smtp_server.next_message(to="new@example.com")
+    assert message["Subject"] == "Confirm your new email address for hxauth"
+    link = link_in(message)
+    assert link.startswith("http://localhost:8000/accounts/settings/email/") and len(link.rpartition("/")[2]) == 43
+
+    page = await ann.get(link.removeprefix("http://localhost:8000"))  # opening the link changes nothing
+    assert page.status_code == 200 and "Confirm my new email" in page.text and "new@example.com" in page.text
+    assert await email_of(mailing_app) == "ann@example.com"
+    response = await confirm(ann, link, headers=headers)
+    assert response.status_code == (200 if headers else 303)
+    assert (response.headers.get("hx-location") if headers else response.headers["location"]) == PAGE
+    assert await email_of(mailing_app) == "new@example.com"
+    assert "Your email address is changed." in (await ann.get(PAGE)).text
+    async with make_client(mailing_app) as again:
+        assert (await log_in(again, email="ann@example.com")).status_code == 422
+        assert (await log_in(again, email="new@example.com")).status_code == 303
+
+
+async def test_a_link_works_once(mailing_app, ann, smtp_server):
+    await ask_for(ann)
+    link = link_in(await smtp_server.next_message(to="new@example.com"))
+    assert (await confirm(ann, link)).status_code == 303
+    path = link.removeprefix("http://localhost:8000")
+    again = await ann.get(path)
+    assert again.status_code == 404 and "unknown, used or expired" in again.text
+    response = await submit(ann, PAGE, action=path)  # the button of the page, pressed again
+    assert response.status_code == 404
+
+
+async def test_another_users_link_does_nothing_for_them(mailing_app, ann, smtp_server):
+    await ask_for(ann)
+    link = link_in(await smtp_server.next_message(to="new@example.com"))
+    await create_user(mailing_app, name="Bob", email="bob@example.com")
+    async with make_client(mailing_app) as bob:
+        await log_in(bob, email="bob@example.com")
+        path = link.removeprefix("http://localhost:8000")
+        assert (await bob.get(path)).status_code == 404
+        assert (await submit(bob, "/", action=path)).status_code == 404
+    assert await email_of(mailing_app, 2) == "bob@example.com" and await email_of(mailing_app) == "ann@example.com"
+    assert (await confirm(ann, link)).status_code == 303  # still Ann's to use
+
+
+async def test_a_link_opened_while_logged_out_asks_for_the_login_first(mailing_app, ann, smtp_server):
+    await ask_for(ann)
+    path = link_in(await smtp_server.next_message(to="new@example.com")).removeprefix("http://localhost:8000")
+    async with make_client(mailing_app) as elsewhere:
+        response = await elsewhere.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/accounts/login?next=%2Faccounts%2Fsettings%2Femail%2F")
+        response = await log_in(elsewhere, next=path)
+        assert response.headers["location"] == path
+        assert (await submit(elsewhere, path, action=path)).status_code == 303
+    assert await email_of(mailing_app) == "new@example.com"
+
+
+async def test_an_address_taken_before_the_link_is_used_is_a_clean_message(mailing_app, ann, smtp_server):
+    await ask_for(ann)
+    link = link_in(await smtp_server.next_message(to="new@example.com"))
+    await create_user(mailing_app, name="Someone", email="NEW@example.com")  # signs up with it meanwhile
+    response = await confirm(ann, link, headers=HX)
+    assert response.status_code == 409 and "Another account uses that address now" in response.text
+    assert "<!DOCTYPE" not in response.text
+    assert await email_of(mailing_app) == "ann@example.com"
+
+
+@pytest.mark.parametrize("email, password, status, message", [
+    ("not-an-email", PASSWORD, 422, "Enter an email address like name@example.com."),
+    ("", PASSWORD, 422, "Enter your email address."),
+    ("ANN@example.com", PASSWORD, 422, "That is already your email address."),
+    ("new@example.com", None, 422, "Enter your current password."),
+    ("new@example.com", "not my password at all", 422, "That is not your current password."),
+    ("bob@example.com", PASSWORD, 409, "Another account uses that address."),
+])
+async def test_a_request_that_cannot_be_sent_says_why_in_place(mailing_app, ann, email, password, status, message):
+    await create_user(mailing_app, name="Bob", email="bob@example.com")
+    for headers in (HX, None):
+        response = await ask_for(ann, email=email, password=password, headers=headers)
+        assert response.status_code == status and message in response.text
+    assert await mailing_app.state.db.fetch_val("SELECT count(*) FROM email_changes") == 0
+    assert await mailing_app.state.db.fetch_val("SELECT count(*) FROM outbox WHERE subject <> :signup", {"signup": SIGNUP}) == 0
+
+
+async def test_requests_are_limited_and_only_the_latest_link_works(mailing_app, ann, smtp_server):
+    for number in range(5):
+        assert (await ask_for(ann, email=f"new{number}@example.com")).status_code == 303
+    response = await ask_for(ann, email="new5@example.com", headers=HX)
+    assert response.status_code == 429 and int(response.headers["retry-after"]) > 0
+    assert "too many changes of email" in response.text
+    first = link_in(await smtp_server.next_message(to="new0@example.com"))
+    last = link_in(await smtp_server.next_message(to="new4@example.com"))
+    assert (await confirm(ann, first)).status_code == 404
+    assert (await confirm(ann, last)).status_code == 303
+    assert await email_of(mailing_app) == "new4@example.com"
+
+
+async def test_an_expired_or_malformed_link_is_a_404(mailing_app, ann, smtp_server):
+    await ask_for(ann)
+    link = link_in(await smtp_server.next_message(to="new@example.com"))
+    await mailing_app.state.db.execute("UPDATE email_changes SET expires_at = created_at - 1")
+    assert (await ann.get(link.removeprefix("http://localhost:8000"))).status_code == 404
+    for token in ("x", "%00" * 43, "a" * 5000, "'; DROP TABLE users; --"):
+        assert (await ann.get(f"{PAGE}/email/{token}")).status_code == 404
+    assert await email_of(mailing_app) == "ann@example.com"
