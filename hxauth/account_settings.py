@@ -16,7 +16,9 @@ from hxauth.tokens import hash_token, looks_like_a_token, new_token
 EMAIL_CHANGE_SECONDS = 24 * 3600
 EMAIL_CHANGE_LIMIT = 5
 EMAIL_CHANGE_WINDOW = 3600
-EMAIL_CHANGE_PATH = "/accounts/settings/email/"
+# The new address's link is a confirmation link like signup's (PRODUCT.md: /accounts/confirm/{token}), kept in
+# email_changes rather than email_tokens because the address is not the user's yet.
+EMAIL_CHANGE_PATH = account_links.PATHS[account_links.CONFIRM]
 
 
 class WrongPassword(Exception):
@@ -65,6 +67,14 @@ def _change_values(user: User, token: str) -> dict | None:
     if not looks_like_a_token(token):
         return None  # not a token of ours: no query
     return {"token_hash": hash_token(token), "user_id": user.id, "now": int(time.time())}
+
+
+async def is_email_change_link(state, token: str) -> bool:
+    """Whether `token` is a live link to a new address (anyone's): /accounts/confirm/{token} is then one."""
+    if not looks_like_a_token(token):
+        return False
+    values = {"token_hash": hash_token(token), "now": int(time.time())}
+    return bool(await state.db.fetch_val(state.queries.any_email_change_with_token, values))
 
 
 async def pending_email_change(state, user: User, token: str) -> str | None:

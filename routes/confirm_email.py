@@ -1,11 +1,15 @@
-"""/accounts/confirm: the confirmation link's page and button, and "Send the link again"."""
+"""/accounts/confirm: the confirmation link's page and button, and "Send the link again".
+
+A confirmation link confirms signup's address, or a new address after a change of email; the second kind
+lives with the settings (hxauth.account_settings, routes/settings.py) and needs its owner logged in."""
 
 from starlette.routing import Route
 
-from hxauth import account_links, accounts, audit
+from hxauth import account_links, account_settings, accounts, audit
 from hxauth.account_links import CONFIRM
 from hxauth.pages import redirect, render, wants_fragment
 from hxauth.requests import client_address
+from routes import settings
 from routes.reset_password import NO_REFERRER, link_refused
 
 
@@ -14,6 +18,8 @@ async def confirm_form(request):
     token = request.path_params["token"]
     user = await account_links.get_user_by_token(request.app.state, token, CONFIRM)
     if user is None:
+        if await account_settings.is_email_change_link(request.app.state, token):
+            return await settings.email_change_page(request)
         return link_refused(request, CONFIRM)
     return render(request, "accounts/confirm_email.html", {"token": token, "email": user["email"]}, headers=NO_REFERRER)
 
@@ -22,6 +28,8 @@ async def confirm(request):
     """Mark the address confirmed; then home, or the login page for a browser that is not logged in."""
     user_id = await account_links.confirm_email(request.app.state, request.path_params["token"])
     if user_id is None:
+        if await account_settings.is_email_change_link(request.app.state, request.path_params["token"]):
+            return await settings.confirm_email_change(request)
         return link_refused(request, CONFIRM)
     audit.record(request, "confirm.confirmed", user_id=user_id)
     if request.user.is_authenticated:

@@ -149,7 +149,7 @@ async def request_email_change(request):
 
 @require_authenticated_user
 async def email_change_page(request):
-    """The page a new address's link opens: a button, since opening a link must not change anything
+    """(At /accounts/confirm/{token}, through routes/confirm_email.py.) The page a new address's link opens: a button, since opening a link must not change anything
     (mail scanners open links too)."""
     token = request.path_params["token"]
     new_email = await account_settings.pending_email_change(request.app.state, request.user, token)
@@ -234,8 +234,6 @@ routes = [
     Route(PAGE, settings_page, methods=["GET"]),
     Route(PAGE + "/name", change_name, methods=["POST"]),
     Route(PAGE + "/email", request_email_change, methods=["POST"]),
-    Route(PAGE + "/email/{token}", email_change_page, methods=["GET"]),
-    Route(PAGE + "/email/{token}", confirm_email_change, methods=["POST"]),
     Route(PAGE + "/password", change_password, methods=["POST"]),
     Route(PAGE + "/sessions/end", end_session, methods=["POST"]),
     Route(PAGE + "/sessions/end-others", end_other_sessions, methods=["POST"]),

@@ -11,6 +11,10 @@ DELETE FROM email_changes WHERE user_id = :user_id;
 INSERT INTO email_changes (token_hash, user_id, old_email, new_email, created_at, expires_at)
 VALUES (:token_hash, :user_id, :old_email, :new_email, :now, :expires_at);
 
+-- name: any_email_change_with_token
+-- Returns whether a live pending change has this token hash, whoever's it is (which route a link is for).
+SELECT EXISTS (SELECT 1 FROM email_changes WHERE token_hash = :token_hash AND expires_at > :now);
+
 -- name: get_email_change
 -- Returns old_email and new_email of a user's live pending change with this token hash, without using it.
 SELECT old_email, new_email FROM email_changes
