@@ -78,6 +78,20 @@ async def confirm_email(state, token: str) -> int | None:
     return user_id
 
 
+async def tell_owner_of_signup(state, email: str) -> None:
+    """Someone signed up with an address that has an account: tell its owner (REQUIRE_CONFIRMED_EMAIL answers
+    that signup as it answers a new one, so the page reveals nothing and the mail says what happened)."""
+    row = await state.db.fetch_one(state.queries.get_user_by_email, {"email": email})
+    if row is None:  # deleted meanwhile
+        return
+    context = {
+        "name": row["name"],
+        "login_link": mail.link(state.settings, "/accounts/login"),
+        "reset_link": mail.link(state.settings, PATHS[RESET].rstrip("/")),
+    }
+    await mail.queue(state, to=row["email"], template="signup_attempted", context=context, user_id=row["id"])
+
+
 # Password reset.
 
 

@@ -129,6 +129,7 @@ def redirect(request: Request, url: str, *, flash: str | None = None) -> Respons
 FLASH_COOKIE = "flash"
 FLASH_MESSAGES = {
     "signed_up": "Your account is ready. Log in to continue.",
+    "signed_up_confirm": "Check your email: we sent a link to confirm your address. Open it, then log in.",
     "password_reset": "Your password was changed, and every browser logged in to your account was logged out. Log in with the new password.",
     "email_confirmed": "Your email address is confirmed.",
     "email_confirmed_log_in": "Your email address is confirmed. Log in to continue.",

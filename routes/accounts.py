@@ -70,11 +70,16 @@ async def signup(request):
         return render(request, "accounts/signup.html", context, block="form", status_code=429, headers=headers)
     except accounts.EmailTaken:
         audit.record(request, "signup.email_taken", email=values["email"])
+        if settings.require_confirmed_email:
+            # Only the address's owner can use the account, so the page says what it says to a new one, and
+            # the owner hears of it by mail: the form no longer tells who has an account.
+            await account_links.tell_owner_of_signup(state, values["email"])
+            return redirect(request, "/accounts/login", flash="signed_up_confirm")
         context = _signup_context(request, **values, errors={"email": "User already exists. Log in instead?"})
         return render(request, "accounts/signup.html", context, block="form", status_code=409)
     audit.record(request, "signup", user_id=user_id, email=values["email"])
     audit.record(request, "confirm.sent", user_id=user_id)
-    return redirect(request, "/accounts/login", flash="signed_up")
+    return redirect(request, "/accounts/login", flash="signed_up_confirm" if settings.require_confirmed_email else "signed_up")
 
 
 @redirect_if_user_is_authenticated

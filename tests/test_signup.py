@@ -173,3 +173,33 @@ async def test_a_blank_form_ties_the_password_hint_to_its_field_and_marks_nothin
     assert 'id="password-hint"' in response.text and 'aria-describedby="password-hint"' in response.text
     assert "aria-invalid" not in response.text and 'class="error"' not in response.text
     assert " autofocus" not in response.text
+
+
+async def test_with_require_confirmed_email_a_taken_address_is_answered_like_a_new_one_and_its_owner_is_told(make_app, smtp_server):
+    """The form no longer tells who has an account: both get the same redirect and flash; only mail differs."""
+    from conftest import create_user, link_in, text_of
+
+    app = await make_app(require_confirmed_email=True, mail_url=smtp_server.url)
+    await create_user(app, name="Ann", email="ann@example.com")
+    answers = []
+    for email in ("new@example.com", "ANN@example.com"):
+        async with make_client(app) as browser:
+            for headers in (None, HX):
+                data = {"name": "Someone", "email": email, "password": PASSWORD + " " + email + str(headers)}
+                response = await submit(browser, "/accounts/signup", data, headers=headers)
+                answers.append((response.status_code, response.headers.get("location") or response.headers.get("hx-location"),
+                                response.cookies.get("flash")))
+    assert answers[0] == answers[2] and answers[1] == answers[3], answers
+    assert answers[0] == (303, "/accounts/login", "signed_up_confirm")
+    assert await count(app, "SELECT count(*) FROM users") == 2  # Ann and the new one, no second Ann
+    to_ann = [await smtp_server.next_message(to="ann@example.com") for _ in range(3)]  # her own signup's link, and two
+    told = [m for m in to_ann if m["Subject"] == "Someone tried to sign up for hxauth with your address"]
+    assert len(told) == 2, [m["Subject"] for m in to_ann]
+    told = told[0]
+    assert "No new account was made" in text_of(told) and link_in(told) == "http://localhost:8000/accounts/login"
+    assert (await smtp_server.next_message(to="new@example.com"))["Subject"] == "Confirm your email address for hxauth"
+
+
+async def test_by_default_a_taken_address_is_still_said_to_be_taken(client, user):
+    response = await submit(client, "/accounts/signup", {"name": "Ann", "email": "ann@example.com", "password": PASSWORD + " again"})
+    assert response.status_code == 409 and "User already exists" in response.text
