@@ -78,17 +78,20 @@ class SMTPServer:
         with self.lock:
             return [m for m in self.messages if to is None or m["To"] == to]
 
-    async def next_message(self, to: str | None = None, timeout: float = 10) -> EmailMessage:
-        """The first message (to `to`) not yet returned by this call; waits for it up to `timeout` seconds."""
+    async def next_message(self, to: str | None = None, subject: str | None = None, timeout: float = 10) -> EmailMessage:
+        """The first message (to `to`, with `subject`) not yet returned by this call; waits for it up to `timeout`
+        seconds. Messages that do not match stay for a later call (e.g. the confirmation every signup sends)."""
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
                 for position, message in enumerate(self.messages):
-                    if position not in self._returned and (to is None or message["To"] == to):
+                    wanted = (to is None or message["To"] == to) and (subject is None or message["Subject"] == subject)
+                    if position not in self._returned and wanted:
                         self._returned.add(position)
                         return message
             if time.monotonic() > deadline:
-                raise AssertionError(f"no message{' to ' + to if to else ''} arrived within {timeout} s")
+                about = f" {subject!r}" if subject else ""
+                raise AssertionError(f"no message{about}{' to ' + to if to else ''} arrived within {timeout} s")
             await asyncio.sleep(0.02)
 
 

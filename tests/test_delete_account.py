@@ -9,12 +9,6 @@ PAGE = "/accounts/settings"
 SIGNUP = "Confirm your email address for hxauth"  # the confirmation every new account is sent
 
 
-async def message_about(smtp_server, to: str, subject: str):
-    """The next message to `to` with `subject` (the signup's confirmation arrives first)."""
-    while (message := await smtp_server.next_message(to=to))["Subject"] != subject:
-        pass
-    return message
-
 
 async def delete(client, password=PASSWORD, confirm="yes", headers=None):
     return await submit(client, PAGE, {"current_password": password, "confirm": confirm}, action=f"{PAGE}/delete", headers=headers)
@@ -60,7 +54,7 @@ async def test_deleting_removes_every_row_of_the_user_sends_goodbye_and_frees_th
         assert await rows_of(app, ann) == {"users": 0, "sessions": 0, "email_changes": 0, "outbox": 0, "email_tokens": 0}
         assert await rows_of(app, bob) == bob_before
 
-        goodbye = await message_about(smtp_server, "ann@example.com", "Your hxauth account was deleted")
+        goodbye = await smtp_server.next_message(to="ann@example.com", subject="Your hxauth account was deleted")
         assert "sign up again" in text_of(goodbye)
 
         data = {"name": "Ann again", "email": "ann@example.com", "password": PASSWORD}

@@ -192,10 +192,8 @@ async def test_with_require_confirmed_email_a_taken_address_is_answered_like_a_n
     assert answers[0] == answers[2] and answers[1] == answers[3], answers
     assert answers[0] == (303, "/accounts/login", "signed_up_confirm")
     assert await count(app, "SELECT count(*) FROM users") == 2  # Ann and the new one, no second Ann
-    to_ann = [await smtp_server.next_message(to="ann@example.com") for _ in range(3)]  # her own signup's link, and two
-    told = [m for m in to_ann if m["Subject"] == "Someone tried to sign up for hxauth with your address"]
-    assert len(told) == 2, [m["Subject"] for m in to_ann]
-    told = told[0]
+    subject = "Someone tried to sign up for hxauth with your address"
+    told, again = [await smtp_server.next_message(to="ann@example.com", subject=subject) for _ in range(2)]  # plain and htmx
     assert "No new account was made" in text_of(told) and link_in(told) == "http://localhost:8000/accounts/login"
     assert (await smtp_server.next_message(to="new@example.com"))["Subject"] == "Confirm your email address for hxauth"
 
