@@ -195,7 +195,9 @@ async def test_with_require_confirmed_email_a_taken_address_is_answered_like_a_n
     subject = "Someone tried to sign up for hxauth with your address"
     told, again = [await smtp_server.next_message(to="ann@example.com", subject=subject) for _ in range(2)]  # plain and htmx
     assert "No new account was made" in text_of(told) and link_in(told) == "http://localhost:8000/accounts/login"
-    assert (await smtp_server.next_message(to="new@example.com"))["Subject"] == "Confirm your email address for hxauth"
+    # new@example.com signed up first (plain), so the htmx signup after it was a taken address too: a link and a notice.
+    await smtp_server.next_message(to="new@example.com", subject="Confirm your email address for hxauth")
+    await smtp_server.next_message(to="new@example.com", subject=subject)
 
 
 async def test_by_default_a_taken_address_is_still_said_to_be_taken(client, user):
