@@ -125,8 +125,13 @@ async def login(request):
         return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
     if request.app.state.settings.require_confirmed_email and not user.is_confirmed:
         return await _login_unconfirmed(request, user, next_url)
-    await auth.log_in(request, user, persistent=remember)
-    audit.record(request, "login.success", user_id=user.id, persistent=remember)
+    return await finish_login(request, user, next_url=next_url, persistent=remember, method="password")
+
+
+async def finish_login(request, user, *, next_url: str, persistent: bool, method: str):
+    """The one way every login ends, whatever proved who the user is (`method`): a new session, then `next`."""
+    await auth.log_in(request, user, persistent=persistent)
+    audit.record(request, "login.success", user_id=user.id, persistent=persistent, method=method)
     return redirect(request, next_url)
 
 
