@@ -133,6 +133,17 @@ class StaticFirst:
         await self.app(scope, receive, send)
 
 
+def over_https(scope) -> bool:
+    """Whether the browser reached us over HTTPS (the scheme as TRUSTED_PROXIES' X-Forwarded-Proto tells it):
+    then a cookie is `Secure` and named with the `__Host-` prefix (no subdomain or plain-HTTP page can set it)."""
+    return scope.get("scheme") in ("https", "wss")
+
+
+def cookie_name(scope, name: str) -> str:
+    """A cookie's name for this request: `__Host-<name>` over HTTPS, else `<name>` (the session's and the device's)."""
+    return f"__Host-{name}" if over_https(scope) else name
+
+
 class SessionCookie:
     """Starlette's SessionMiddleware, with `Secure` and the `__Host-` prefix when the request came over HTTPS,
     and a faster signature (`cookie_signer`).
@@ -150,7 +161,7 @@ class SessionCookie:
         self.plain.signer = self.secure.signer = cookie_signer(secret_key)
 
     async def __call__(self, scope, receive, send):
-        middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        middleware = self.secure if over_https(scope) else self.plain
         if scope["type"] != "http":
             return await middleware(scope, receive, send)
         cookie = middleware.session_cookie.encode() + b"="
