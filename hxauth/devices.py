@@ -14,10 +14,10 @@ import secrets
 
 from itsdangerous import BadSignature, TimestampSigner
 
-from hxauth.middleware import Blake2bSignature, cookie_name, over_https
+from hxauth.requests import cookie_name, over_https
 from hxauth.settings import derived_key
 
-COOKIE = "device"  # "__Host-device" over HTTPS, as the session cookie (middleware.cookie_name)
+COOKIE = "device"  # "__Host-device" over HTTPS, as the session cookie (requests.cookie_name)
 DEVICE_ACCOUNTS = 5  # accounts remembered per browser
 SEPARATOR = "|"  # between the accounts' tokens: a cookie octet, and never in a signed token
 TOKEN_MAX_LENGTH = 120  # a token of ours is about 90 characters; a longer one is not looked at
@@ -26,7 +26,7 @@ TOKEN_MAX_LENGTH = 120  # a token of ours is about 90 characters; a longer one i
 def _signer(secret_key: str, password_hash: str) -> TimestampSigner:
     """The signer of one account's device tokens: its key changes with the password."""
     key = hashlib.blake2b(password_hash.encode(), key=derived_key("device", secret_key), digest_size=64).digest()
-    return TimestampSigner(key, key_derivation="none", algorithm=Blake2bSignature())
+    return TimestampSigner(key, key_derivation="none", digest_method=hashlib.sha256)  # HMAC-SHA256
 
 
 def presented(request) -> str:

@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Match
 
 from hxauth import csrf, pages
+from hxauth.requests import over_https
 from hxauth.settings import derived_key
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -131,17 +132,6 @@ class StaticFirst:
         if scope["type"] == "http" and scope["path"].startswith("/static/"):
             return await self.static(scope, receive, send)
         await self.app(scope, receive, send)
-
-
-def over_https(scope) -> bool:
-    """Whether the browser reached us over HTTPS (the scheme as TRUSTED_PROXIES' X-Forwarded-Proto tells it):
-    then a cookie is `Secure` and named with the `__Host-` prefix (no subdomain or plain-HTTP page can set it)."""
-    return scope.get("scheme") in ("https", "wss")
-
-
-def cookie_name(scope, name: str) -> str:
-    """A cookie's name for this request: `__Host-<name>` over HTTPS, else `<name>` (the session's and the device's)."""
-    return f"__Host-{name}" if over_https(scope) else name
 
 
 class SessionCookie:
