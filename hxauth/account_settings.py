@@ -25,10 +25,11 @@ class WrongPassword(Exception):
     """The current password given is not the user's."""
 
 
-async def check_current_password(state, user: User, password: str, *, client: str) -> None:
+async def check_current_password(state, user: User, password: str, *, client: str, device: str = "") -> None:
     """Raise WrongPassword unless `password` is the user's, or TooManyAttempts once the login limits of this
-    account and client are reached: it is a login attempt (accounts.log_in_attempt) in all but the session."""
-    if await accounts.log_in_attempt(state, user.email, password, client=client) is None:
+    account and client (or of this browser's device cookie, `device`) are reached: it is a login attempt
+    (accounts.log_in_attempt) in all but the session."""
+    if await accounts.log_in_attempt(state, user.email, password, client=client, device=device) is None:
         raise WrongPassword()
 
 

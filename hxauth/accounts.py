@@ -12,7 +12,7 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 from starlette.authentication import BaseUser
 
-from hxauth import account_links, rate_limits
+from hxauth import account_links, devices, rate_limits
 from hxauth.faults import is_unique_violation
 from hxauth.passwords import password_problem, too_long
 from hxauth.rate_limits import TooManyAttempts
@@ -179,24 +179,39 @@ async def sign_up_attempt(state, *, name: str, email: str, password: str, client
         return await register_user(state, name=name, email=email, password=password)
 
 
-async def log_in_attempt(state, email: str, password: str, *, client: str) -> User | None:
+async def log_in_attempt(state, email: str, password: str, *, client: str, device: str = "") -> User | None:
     """get_user_by_email_and_password under the failed-login limits; raises TooManyAttempts.
 
     The attempt is counted before the password is checked, so guesses sent in
     parallel cannot all pass; a success takes its own count back and clears the
-    account's failures from this client (the owner got in: forget their typos).
+    account's failures from this client, or this device (the owner got in: forget their typos).
+    `device`: the browser's device cookie (hxauth.devices), if any; valid for this account, its attempts are
+    held to that device's limit instead of the account's (rate_limits.login_limits).
     Raises passwords.Busy, before anything is counted, when the client has its share of hashing already.
     """
-    limits = rate_limits.login_limits(state.settings, login_email(email), client)
+    account = login_email(email)
+    nonce = await _device_nonce(state, account, device) if device else None
+    limits = rate_limits.login_limits(state.settings, account, client, device=nonce)
     async with state.hasher.slot(client):  # first: a request refused for want of room counts against nothing
         attempt = await rate_limits.attempt(state.db, state.queries, limits)
         if attempt.retry_after:
-            raise TooManyAttempts(attempt.retry_after)
+            raise TooManyAttempts(attempt.retry_after, attempt.lockouts)
         user = await get_user_by_email_and_password(state, email, password)
     if user is not None:
         await rate_limits.forget(state.db, state.queries, attempt.hit_ids)
-        await rate_limits.clear(state.db, state.queries, limits[0])  # the account+client bucket
+        await rate_limits.clear(state.db, state.queries, limits[0])  # the account+client bucket, or the device's
     return user
+
+
+async def _device_nonce(state, account: str, cookie: str) -> str | None:
+    """The device's nonce if `cookie` is a valid device cookie for the account with this login email."""
+    row = await state.db.fetch_one(state.queries.get_user_by_email, {"email": account})
+    return None if row is None else devices.device_nonce(state.settings, cookie, row["id"], row["password_hash"])
+
+
+async def get_password_hash(state, user_id: int) -> str | None:
+    """The user's stored password hash, to which their device cookies are bound (hxauth.devices)."""
+    return await state.db.fetch_val(state.queries.get_user_password_hash, {"id": user_id})
 
 
 # Sessions. The cookie carries a random token; the sessions table keeps only its SHA-256 (hxauth.tokens).

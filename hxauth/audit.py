@@ -15,3 +15,10 @@ log = logging.getLogger("hxauth.audit")
 def record(request, event: str, **fields) -> None:
     entry = {"event": event, "request_id": request_id(request), "client": client_address(request), **fields}
     log.info(json.dumps(entry, ensure_ascii=False))
+
+
+def record_lockouts(request, locked, **fields) -> None:
+    """`login.account_locked` / `login.device_locked` when a refused login (rate_limits.TooManyAttempts) starts a
+    lock-out, once a window: an operator sees an account guessed at from many addresses, or a device cookie failing."""
+    for lockout in locked.lockouts:
+        record(request, f"login.{lockout}_locked", retry_after=locked.retry_after, **fields)

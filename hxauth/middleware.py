@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Match
 
 from hxauth import csrf, pages
+from hxauth.requests import over_https
 from hxauth.settings import derived_key
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -150,7 +151,7 @@ class SessionCookie:
         self.plain.signer = self.secure.signer = cookie_signer(secret_key)
 
     async def __call__(self, scope, receive, send):
-        middleware = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        middleware = self.secure if over_https(scope) else self.plain
         if scope["type"] != "http":
             return await middleware(scope, receive, send)
         cookie = middleware.session_cookie.encode() + b"="

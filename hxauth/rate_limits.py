@@ -13,22 +13,26 @@ from typing import NamedTuple
 
 
 class TooManyAttempts(Exception):
-    """A limit refused the attempt; `retry_after` seconds from now one more is allowed."""
+    """A limit refused the attempt; `retry_after` seconds from now one more is allowed. `lockouts`: what this
+    refusal is the first to lock out in its window ("account", "device"; see Limit.lockout), for the audit log."""
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, lockouts: tuple[str, ...] = ()):
         super().__init__(f"try again in {retry_after} s")
         self.retry_after = retry_after
+        self.lockouts = lockouts
 
 
 class Limit(NamedTuple):
     bucket: str  # e.g. "login:<hash of email and client>"
     limit: int  # events allowed...
     window: int  # ...in this many seconds
+    lockout: str | None = None  # what a refusal locks out ("account"): the first refusal in a window says so
 
 
 class Attempt(NamedTuple):
     hit_ids: list[int]  # this attempt's hits, one per limit
     retry_after: int | None  # seconds to wait if refused (its hits are then already taken back), else None
+    lockouts: tuple[str, ...] = ()  # the `lockout` of each limit this refusal is the first of its window to meet
 
 
 def _bucket(kind: str, *parts: str) -> str:
@@ -37,14 +41,22 @@ def _bucket(kind: str, *parts: str) -> str:
     return f"{kind}:{digest}"
 
 
-def login_limits(settings, email: str, client: str) -> list[Limit]:
-    """Failed logins per account and client (guessing one password), then per client (spraying many accounts).
+def login_limits(settings, email: str, client: str, device: str | None = None) -> list[Limit]:
+    """Failed logins per account and client (guessing one password), per client (spraying many accounts), and
+    per account from everywhere (one account guessed from many addresses: a botnet, an IPv6 /64).
 
-    Keyed by client too, so an attacker elsewhere cannot lock the owner out.
+    The account-wide limit is keyed by the email whether or not an account has it, so a refusal tells nothing.
+    `device`: the nonce of a valid device cookie for this account (hxauth.devices). Its attempts are held to
+    that device's limit only: the owner's browser is not locked out by a guesser elsewhere, whether the guesser
+    shares the account's limit or the owner's address (an office, a cafe), and a stolen device cookie buys no
+    more guesses than the device limit.
     """
+    if device:
+        return [Limit(_bucket("login-device", device), settings.login_device_limit, settings.login_device_window, "device")]
     return [
         Limit(_bucket("login", email, client), settings.login_account_limit, settings.login_account_window),
         Limit(_bucket("login-client", client), settings.login_client_limit, settings.login_client_window),
+        Limit(_bucket("login-account", email), settings.login_account_wide_limit, settings.login_account_wide_window, "account"),
     ]
 
 
@@ -72,6 +84,7 @@ def longest_window(settings) -> int:
     """How long any hit can matter: older ones are deleted by the cleanup."""
     return max(
         settings.login_account_window, settings.login_client_window, settings.signup_window,
+        settings.login_account_wide_window, settings.login_device_window,
         settings.reset_email_window, settings.reset_client_window,
         settings.confirm_resend_window, settings.confirm_client_window,
     )
@@ -80,23 +93,33 @@ def longest_window(settings) -> int:
 async def attempt(db, queries, limits: list[Limit]) -> Attempt:
     """Count one attempt against every limit, then compare; a refused attempt is taken back, so waiting
     out the given time is enough (hammering during a lockout does not extend it)."""
-    now, hit_ids, waits = int(time.time()), [], []
+    now, hit_ids, waits, over = int(time.time()), [], [], []
     for limit in limits:
         hit_ids.append(await db.fetch_val(queries.insert_rate_limit_hit, {"bucket": limit.bucket, "now": now}))
         row = await db.fetch_one(queries.count_rate_limit_hits, {"bucket": limit.bucket, "since": now - limit.window})
         if row["hits"] > limit.limit:
             waits.append(max(1, row["oldest"] + limit.window - now))
+            over.append(limit)
     if not waits:
         return Attempt(hit_ids, None)
     await forget(db, queries, hit_ids)
-    return Attempt([], max(waits))
+    lockouts = tuple([limit.lockout for limit in over if limit.lockout and await _first_refusal(db, queries, limit)])
+    return Attempt([], max(waits), lockouts)
+
+
+async def _first_refusal(db, queries, limit: Limit) -> bool:
+    """Whether this is the first refusal by `limit` in a window: the one that takes the bucket's marker (a limit
+    of one, counted first like any hit), so of simultaneous refusals exactly one is first."""
+    kind, digest = limit.bucket.split(":", 1)
+    marker = Limit(f"{kind}-locked:{digest}", 1, limit.window)
+    return (await attempt(db, queries, [marker])).retry_after is None
 
 
 async def allow(db, queries, limits: list[Limit]) -> None:
     """`attempt` for an action that is never taken back: raises TooManyAttempts when over a limit."""
     counted = await attempt(db, queries, limits)
     if counted.retry_after:
-        raise TooManyAttempts(counted.retry_after)
+        raise TooManyAttempts(counted.retry_after, counted.lockouts)
 
 
 async def forget(db, queries, hit_ids: list[int]) -> None:

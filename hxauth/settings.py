@@ -55,6 +55,15 @@ class Settings:
     login_account_window: int = 15 * 60
     login_client_limit: int = 100
     login_client_window: int = 3600
+    # Failed logins per account from all clients together (NIST SP 800-63B: at most 100), so a guesser spread over
+    # many addresses still gets few tries; a browser holding a device cookie for the account (hxauth.devices,
+    # given at each login, valid DEVICE_COOKIE_MAX_AGE seconds) is held to its own limit instead, so the owner
+    # is not locked out by that guesser.
+    login_account_wide_limit: int = 20
+    login_account_wide_window: int = 3600
+    login_device_limit: int = 10
+    login_device_window: int = 3600
+    device_cookie_max_age: int = 365 * 24 * 3600
     signup_limit: int = 10
     signup_window: int = 3600
     # Links sent by mail (hxauth.account_links): how long each works, whether login waits for a confirmed address,
@@ -99,6 +108,10 @@ class Settings:
             raise ConfigError("CLEANUP_INTERVAL_SECONDS must be 0 (off) or positive")
         if min(self.hash_concurrency, self.hash_per_client, self.hash_queue_limit) < 1:
             raise ConfigError("HASH_CONCURRENCY, HASH_PER_CLIENT and HASH_QUEUE_LIMIT must be at least 1")
+        if not 1 <= self.login_account_wide_limit <= 100:
+            raise ConfigError("LOGIN_ACCOUNT_WIDE_LIMIT must be between 1 and 100 (NIST SP 800-63B: at most 100 failures per account)")
+        if min(self.login_account_wide_window, self.login_device_limit, self.login_device_window, self.device_cookie_max_age) < 1:
+            raise ConfigError("LOGIN_ACCOUNT_WIDE_WINDOW, LOGIN_DEVICE_LIMIT, LOGIN_DEVICE_WINDOW and DEVICE_COOKIE_MAX_AGE must be positive")
         self._check_proxies()
         self._check_mail()
 

@@ -4,7 +4,7 @@ from urllib.parse import quote, urlsplit
 
 from starlette.routing import Route
 
-from hxauth import account_links, accounts, audit, auth
+from hxauth import account_links, accounts, audit, auth, devices
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import clear_flash, flash_message, redirect, render
 from hxauth.requests import client_address, posted_form
@@ -113,9 +113,12 @@ async def login(request):
     if errors := accounts.check_login(email, password):
         return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, errors=errors)
     try:
-        user = await accounts.log_in_attempt(request.app.state, email, password, client=client_address(request))
+        user = await accounts.log_in_attempt(
+            request.app.state, email, password, client=client_address(request), device=devices.presented(request)
+        )
     except accounts.TooManyAttempts as locked:
         audit.record(request, "login.locked", email=account, retry_after=locked.retry_after)
+        audit.record_lockouts(request, locked, email=account)
         minutes = (locked.retry_after + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         headers = {"Retry-After": str(locked.retry_after)}
@@ -132,7 +135,9 @@ async def finish_login(request, user, *, next_url: str, persistent: bool, method
     """The one way every login ends, whatever proved who the user is (`method`): a new session, then `next`."""
     await auth.log_in(request, user, persistent=persistent)
     audit.record(request, "login.success", user_id=user.id, persistent=persistent, method=method)
-    return redirect(request, next_url)
+    response = redirect(request, next_url)
+    devices.give(request, response, user.id, await accounts.get_password_hash(request.app.state, user.id))
+    return response
 
 
 async def _login_unconfirmed(request, user, next_url):

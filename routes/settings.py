@@ -10,7 +10,7 @@ import functools
 
 from starlette.routing import Route
 
-from hxauth import account_settings, accounts, audit, auth, sessions
+from hxauth import account_settings, accounts, audit, auth, devices, sessions
 from hxauth.account_settings import WrongPassword
 from hxauth.accounts import EmailTaken, TooManyAttempts
 from hxauth.guards import require_authenticated_user
@@ -78,12 +78,15 @@ async def _refuse_password(request, section: str, password: str, **context):
     state, user = request.app.state, request.user
     refused = None
     try:
-        await account_settings.check_current_password(state, user, password, client=client_address(request))
+        await account_settings.check_current_password(
+            state, user, password, client=client_address(request), device=devices.presented(request)
+        )
     except WrongPassword:
         audit.record(request, "settings.wrong_password", user_id=user.id, section=section)
         refused = 422, {}, "That is not your current password."
     except TooManyAttempts as locked:
         audit.record(request, "settings.locked", user_id=user.id, section=section, retry_after=locked.retry_after)
+        audit.record_lockouts(request, locked, email=user.email)
         minutes = (locked.retry_after + 59) // 60
         message = f"Too many wrong passwords. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         refused = 429, {"Retry-After": str(locked.retry_after)}, message
@@ -191,7 +194,10 @@ async def change_password(request):
     auth.use_session(request, token, persistent=persistent)
     audit.record(request, "settings.password_changed", user_id=user.id)
     # The whole page again, for htmx too: every form's CSRF token changed with the session token.
-    return redirect(request, PAGE, flash="password_changed")
+    response = redirect(request, PAGE, flash="password_changed")
+    # The new password voided every device cookie of the account (hxauth.devices); this browser just proved both.
+    devices.give(request, response, user.id, await accounts.get_password_hash(state, user.id))
+    return response
 
 
 @_logged_in

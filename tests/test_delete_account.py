@@ -79,7 +79,7 @@ async def test_without_the_password_and_the_confirmation_nothing_is_deleted(logg
 
 
 async def test_wrong_passwords_at_deletion_count_towards_the_login_limit(make_app):
-    app = await make_app(login_account_limit=2)
+    app = await make_app(login_device_limit=2)  # the logged-in browser holds a device cookie (hxauth.devices)
     await create_user(app)
     async with make_client(app) as client:
         await log_in(client)

@@ -19,3 +19,7 @@ UPDATE users SET password_hash = :password_hash WHERE id = :id;
 -- name: update_user_confirmed_at
 -- Marks the address confirmed, once: a later confirmation keeps the first time.
 UPDATE users SET confirmed_at = :now WHERE id = :id AND confirmed_at IS NULL;
+
+-- name: get_user_password_hash
+-- Returns the password hash of one user (device cookies are bound to it: hxauth.devices).
+SELECT password_hash FROM users WHERE id = :id;
