@@ -1,4 +1,4 @@
-"""Housekeeping: delete expired sessions and link tokens, rate-limit hits no window can see any more, and old sent mail.
+"""Housekeeping: delete expired sessions, link tokens and half-done logins (TOTP), rate-limit hits no window can see any more, and old sent mail.
 
 The app runs `clean_up` every CLEANUP_INTERVAL_SECONDS from its lifespan, outside
 any request; `hxauth cleanup` runs it once. Running it from several instances at
@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from hxauth import account_links, accounts, mail, rate_limits
+from hxauth import account_links, accounts, mail, rate_limits, two_factor
 
 BATCH_SIZE = 10_000
 # Longer than SQLite's longest busy-handler sleep (100 ms): a writer waiting for the lock gets it.
@@ -46,6 +46,7 @@ async def clean_up(state) -> dict[str, int]:
         "old rate-limit records": await _in_batches(lambda size: rate_limits.delete_old(state.db, state.queries, longest, size)),
         "old sent messages": await _in_batches(lambda size: mail.delete_old(state, OUTBOX_KEEP_SECONDS, size)),
         "expired links": await _in_batches(lambda size: account_links.delete_expired_tokens(state, size)),
+        "expired half-done logins": await _in_batches(lambda size: two_factor.delete_expired_pending_logins(state, size)),
     }
 
 

@@ -134,6 +134,7 @@ FLASH_MESSAGES = {
     "email_confirmed": "Your email address is confirmed.",
     "email_confirmed_log_in": "Your email address is confirmed. Log in to continue.",
     "confirmation_sent": "We sent a new confirmation link. Check your inbox.",
+    "login_code_expired": "That took too long. Log in again, then enter the code from your app.",
     # The settings page shows these in their section (routes/settings.py).
     "name_changed": "Your name is saved.",
     "email_sent": "We sent a link to your new address. Your email changes when you open it.",
@@ -142,6 +143,8 @@ FLASH_MESSAGES = {
     "session_ended": "That session is logged out.",
     "session_gone": "That session had already ended.",
     "others_ended": "Every other session is logged out.",
+    "two_factor_cancelled": "Two-factor authentication stays off.",
+    "two_factor_off": "Two-factor authentication is off. Logging in takes your password alone.",
     "account_deleted": "Your account and everything in it are deleted. Goodbye!",
 }
 

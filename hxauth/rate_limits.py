@@ -80,6 +80,15 @@ def confirm_limits(settings, user_id: int, client: str) -> list[Limit]:
     ]
 
 
+def two_factor_limits(settings, user_id: int, client: str) -> list[Limit]:
+    """Wrong second-factor codes per account, from any client (whoever tries one knows the password: a million
+    codes must not be theirs to try), and per client."""
+    return [
+        Limit(_bucket("two-factor", str(user_id)), settings.two_factor_account_limit, settings.two_factor_account_window),
+        Limit(_bucket("two-factor-client", client), settings.two_factor_client_limit, settings.two_factor_client_window),
+    ]
+
+
 def longest_window(settings) -> int:
     """How long any hit can matter: older ones are deleted by the cleanup."""
     return max(
@@ -87,6 +96,7 @@ def longest_window(settings) -> int:
         settings.login_account_wide_window, settings.login_device_window,
         settings.reset_email_window, settings.reset_client_window,
         settings.confirm_resend_window, settings.confirm_client_window,
+        settings.two_factor_account_window, settings.two_factor_client_window,
     )
 
 

@@ -79,6 +79,18 @@ class Settings:
     confirm_resend_window: int = 3600
     confirm_client_limit: int = 20
     confirm_client_window: int = 3600
+    # Two-factor authentication (hxauth.two_factor): a half-done login (password right, code still to come) lasts
+    # this long; wrong codes allowed per account (from any client: the code is the second factor, so whoever
+    # tries it knows the password) and per client; the issuer name authenticator apps show beside the account.
+    two_factor_login_seconds: int = 300
+    two_factor_account_limit: int = 5
+    two_factor_account_window: int = 15 * 60
+    two_factor_client_limit: int = 20
+    two_factor_client_window: int = 3600
+    two_factor_issuer: str = "hxauth"
+    # Earlier SECRET_KEYs, comma-separated, newest first: TOTP secrets encrypted under one of them still decrypt,
+    # and are encrypted again under SECRET_KEY when next used. Cookies and CSRF tokens use SECRET_KEY alone.
+    secret_key_fallbacks: str = dataclasses.field(default="", repr=False)
     # The app deletes expired sessions and old rate-limit records this often (0: never; cron `hxauth cleanup`).
     cleanup_interval_seconds: float = 3600
     # Mail: smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (TLS from the start).
@@ -102,6 +114,10 @@ class Settings:
             raise ConfigError("session lifetimes must be positive")
         if self.reset_password_seconds <= 0 or self.confirm_email_seconds <= 0:
             raise ConfigError("RESET_PASSWORD_SECONDS and CONFIRM_EMAIL_SECONDS must be positive")
+        if self.two_factor_login_seconds <= 0:
+            raise ConfigError("TWO_FACTOR_LOGIN_SECONDS must be positive")
+        if not 1 <= len(self.two_factor_issuer) <= 64 or ":" in self.two_factor_issuer:
+            raise ConfigError("TWO_FACTOR_ISSUER must be 1 to 64 characters, without a colon")
         if self.form_body_seconds <= 0:
             raise ConfigError("FORM_BODY_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:

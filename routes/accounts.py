@@ -4,13 +4,15 @@ from urllib.parse import quote, urlsplit
 
 from starlette.routing import Route
 
-from hxauth import account_links, accounts, audit, auth, devices
+from hxauth import account_links, accounts, audit, auth, devices, two_factor
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import clear_flash, flash_message, redirect, render
 from hxauth.requests import client_address, posted_form
 
 # One message whichever of the two was wrong, so the form does not reveal who has an account.
 INVALID_LOGIN = "Invalid email or password."
+# The second step of a login with TOTP on (routes/two_factor.py).
+LOGIN_CODE_PAGE = "/accounts/login/code"
 
 
 def safe_next(url: str | None) -> str:
@@ -128,7 +130,19 @@ async def login(request):
         return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
     if request.app.state.settings.require_confirmed_email and not user.is_confirmed:
         return await _login_unconfirmed(request, user, next_url)
+    if await two_factor.is_on(request.app.state, user.id):
+        return await _ask_for_code(request, user, next_url=next_url, persistent=remember)
     return await finish_login(request, user, next_url=next_url, persistent=remember, method="password")
+
+
+async def _ask_for_code(request, user, *, next_url: str, persistent: bool):
+    """TOTP is on: the password was right, yet no session: a pending login for this browser (its token in the
+    cookie beside the anonymous one, which the CSRF token derives from), then the code step."""
+    previous = request.session.get("pending_login")
+    token = await two_factor.start_login(request.app.state, user, next_url=next_url, persistent=persistent, replaces=previous)
+    request.session["pending_login"] = token
+    audit.record(request, "login.code_asked", user_id=user.id)
+    return redirect(request, LOGIN_CODE_PAGE)
 
 
 async def finish_login(request, user, *, next_url: str, persistent: bool, method: str):

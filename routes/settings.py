@@ -10,7 +10,7 @@ import functools
 
 from starlette.routing import Route
 
-from hxauth import account_settings, accounts, audit, auth, devices, sessions
+from hxauth import account_settings, accounts, audit, auth, devices, sessions, two_factor
 from hxauth.account_settings import WrongPassword
 from hxauth.accounts import EmailTaken, TooManyAttempts
 from hxauth.guards import require_authenticated_user
@@ -20,11 +20,12 @@ from hxauth.requests import client_address, posted_form
 
 PAGE = "/accounts/settings"
 TEMPLATE = "accounts/settings.html"
-SECTIONS = ("name", "email", "password", "sessions", "delete")
+SECTIONS = ("name", "email", "password", "two_factor", "sessions", "delete")
 # The section each flash (pages.FLASH_MESSAGES) after a change is shown in.
 FLASH_SECTIONS = {
     "name_changed": "name", "email_sent": "email", "email_changed": "email", "password_changed": "password",
     "session_ended": "sessions", "session_gone": "sessions", "others_ended": "sessions",
+    "two_factor_cancelled": "two_factor", "two_factor_off": "two_factor",
 }
 BAD_LINK = "This link is unknown, used or expired, or it is for another account. Ask for a new one in Settings."
 
@@ -43,8 +44,9 @@ def _logged_in(handler):
     return settings_form
 
 
-async def _page(request, *, user=None, values=None, errors=None, notices=None, focus=None) -> dict:
-    """The page's context: every section's values, errors (by section, then field) and message."""
+async def _page(request, *, user=None, values=None, errors=None, notices=None, focus=None, recovery_codes=None) -> dict:
+    """The page's context: every section's values, errors (by section, then field) and message.
+    `recovery_codes`: new ones, shown this once (routes/two_factor.py)."""
     user = user or request.user
     state = request.app.state
     return {
@@ -55,6 +57,8 @@ async def _page(request, *, user=None, values=None, errors=None, notices=None, f
         "focus": focus,
         "sessions": await sessions.list_sessions(state, user.id, request.session["token"]),
         "password_min_length": state.settings.password_min_length,
+        "two_factor": await two_factor.status(state, user),
+        "recovery_codes": recovery_codes,
     }
 
 

@@ -5,7 +5,7 @@ from starlette.routing import Mount, Route
 
 from conftest import HX, PASSWORD, count, csrf_token, log_in, submit
 
-POSTS = ["/accounts/signup", "/accounts/login", "/accounts/logout"]
+POSTS = ["/accounts/signup", "/accounts/login", "/accounts/logout", "/accounts/login/code"]
 
 
 def post_routes(routes, prefix=""):

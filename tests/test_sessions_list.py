@@ -118,7 +118,7 @@ async def test_sessions_from_before_migration_0007_get_ids_of_their_own_and_keep
                 "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (:t, :u, 1, 1)",
                 {"t": f"hash-{number}", "u": user_id},
             )
-        assert await migrate(db) == ["0007_account_settings"]
+        assert (await migrate(db))[0] == "0007_account_settings"  # and any later ones
         rows = await db.fetch_all("SELECT id, persistent, user_agent FROM sessions")
         assert len({row["id"] for row in rows}) == 3 and all(len(row["id"]) == 32 for row in rows)
         assert {(row["persistent"], row["user_agent"]) for row in rows} == {(0, "")}
