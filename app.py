@@ -25,6 +25,8 @@ from hxauth.settings import ROOT, ConfigError, Settings
 from routes import routes
 
 HTMX = ROOT / "node_modules" / "htmx.org" / "dist"
+# @simplewebauthn/browser's ES module build, which static/passkeys.js imports.
+SIMPLEWEBAUTHN = ROOT / "node_modules" / "@simplewebauthn" / "browser" / "esm"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     _log_to_stderr()
     if not HTMX.is_dir():
         raise ConfigError("htmx is not installed: run `npm ci` (make run does it for you)")
+    if not SIMPLEWEBAUTHN.is_dir():
+        raise ConfigError("@simplewebauthn/browser is not installed: run `npm ci` (make run does it for you)")
     pages.environment.auto_reload = settings.env == "development" or settings.debug  # see a template's edit at once
     db = open_database(settings.database_url, timeout=settings.database_timeout, pool_size=settings.database_pool_size)
 
@@ -49,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # fault in the session stack (the user lookup) is the same 503 page as one in a route (errors.FaultPages).
     static = Router([
         Mount("/static/htmx", StaticFiles(directory=HTMX), name="htmx"),
+        Mount("/static/simplewebauthn", StaticFiles(directory=SIMPLEWEBAUTHN), name="simplewebauthn"),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ])
     static = ExceptionMiddleware(static, handlers={HTTPException: errors.http_error})  # a missing file: the 404 page

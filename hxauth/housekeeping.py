@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from hxauth import account_links, accounts, mail, rate_limits, two_factor
+from hxauth import account_links, accounts, mail, passkeys, rate_limits, two_factor
 
 BATCH_SIZE = 10_000
 # Longer than SQLite's longest busy-handler sleep (100 ms): a writer waiting for the lock gets it.
@@ -47,6 +47,7 @@ async def clean_up(state) -> dict[str, int]:
         "old sent messages": await _in_batches(lambda size: mail.delete_old(state, OUTBOX_KEEP_SECONDS, size)),
         "expired links": await _in_batches(lambda size: account_links.delete_expired_tokens(state, size)),
         "expired half-done logins": await _in_batches(lambda size: two_factor.delete_expired_pending_logins(state, size)),
+        "expired passkey challenges": await _in_batches(lambda size: passkeys.delete_expired_challenges(state, size)),
     }
 
 

@@ -145,6 +145,10 @@ FLASH_MESSAGES = {
     "others_ended": "Every other session is logged out.",
     "two_factor_cancelled": "Two-factor authentication stays off.",
     "two_factor_off": "Two-factor authentication is off. Logging in takes your password alone.",
+    "passkey_added": "Your passkey is added. You can log in with it now.",
+    "passkey_renamed": "The passkey's name is saved.",
+    "passkey_removed": "That passkey is removed.",
+    "passkey_gone": "That passkey had already been removed.",
     "account_deleted": "Your account and everything in it are deleted. Goodbye!",
 }
 

@@ -87,6 +87,14 @@ def two_factor_limits(settings, user_id: int, client: str) -> list[Limit]:
         Limit(_bucket("two-factor", str(user_id)), settings.two_factor_account_limit, settings.two_factor_account_window),
         Limit(_bucket("two-factor-client", client), settings.two_factor_client_limit, settings.two_factor_client_window),
     ]
+def passkey_login_limits(settings, client: str) -> list[Limit]:
+    """Failed passkey logins per client (no email is typed, so there is no account to key them by)."""
+    return [Limit(_bucket("passkey-login", client), settings.passkey_failure_limit, settings.passkey_failure_window)]
+
+
+def passkey_challenge_limits(settings, client: str) -> list[Limit]:
+    """WebAuthn challenges made per client: each is a row until it is used or expires."""
+    return [Limit(_bucket("passkey-challenge", client), settings.passkey_challenge_limit, settings.passkey_challenge_window)]
 
 
 def longest_window(settings) -> int:
@@ -97,6 +105,7 @@ def longest_window(settings) -> int:
         settings.reset_email_window, settings.reset_client_window,
         settings.confirm_resend_window, settings.confirm_client_window,
         settings.two_factor_account_window, settings.two_factor_client_window,
+        settings.passkey_failure_window, settings.passkey_challenge_window,
     )
 
 

@@ -91,6 +91,13 @@ class Settings:
     # Earlier SECRET_KEYs, comma-separated, newest first: TOTP secrets encrypted under one of them still decrypt,
     # and are encrypted again under SECRET_KEY when next used. Cookies and CSRF tokens use SECRET_KEY alone.
     secret_key_fallbacks: str = dataclasses.field(default="", repr=False)
+    # Passkeys (hxauth.passkeys): how long a WebAuthn challenge works; failed passkey logins per client; challenges
+    # (ceremonies started: the login page starts one for the browser's autofill) per client.
+    webauthn_challenge_seconds: int = 300
+    passkey_failure_limit: int = 20
+    passkey_failure_window: int = 900
+    passkey_challenge_limit: int = 100
+    passkey_challenge_window: int = 600
     # The app deletes expired sessions and old rate-limit records this often (0: never; cron `hxauth cleanup`).
     cleanup_interval_seconds: float = 3600
     # Mail: smtp://[user:password@]host:port (STARTTLS when offered) or smtps:// (TLS from the start).
@@ -118,6 +125,8 @@ class Settings:
             raise ConfigError("TWO_FACTOR_LOGIN_SECONDS must be positive")
         if not 1 <= len(self.two_factor_issuer) <= 64 or ":" in self.two_factor_issuer:
             raise ConfigError("TWO_FACTOR_ISSUER must be 1 to 64 characters, without a colon")
+        if self.webauthn_challenge_seconds <= 0:
+            raise ConfigError("WEBAUTHN_CHALLENGE_SECONDS must be positive")
         if self.form_body_seconds <= 0:
             raise ConfigError("FORM_BODY_SECONDS must be positive")
         if self.cleanup_interval_seconds < 0:

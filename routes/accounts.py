@@ -100,7 +100,7 @@ def _login_context(*, email="", next_url="/", remember=False, flash=None, error=
     }
 
 
-def _login_refused(request, status_code, headers=None, **context):
+def login_refused(request, status_code, headers=None, **context):
     """The form again, with what was wrong; never the password."""
     return render(request, "accounts/login.html", _login_context(**context), block="form", status_code=status_code, headers=headers)
 
@@ -113,7 +113,7 @@ async def login(request):
     remember = form.get("remember") == "yes"  # "Keep me logged in"
     account = accounts.login_email(email)
     if errors := accounts.check_login(email, password):
-        return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, errors=errors)
+        return login_refused(request, 422, email=account, next_url=next_url, remember=remember, errors=errors)
     try:
         user = await accounts.log_in_attempt(
             request.app.state, email, password, client=client_address(request), device=devices.presented(request)
@@ -124,19 +124,19 @@ async def login(request):
         minutes = (locked.retry_after + 59) // 60
         message = f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
         headers = {"Retry-After": str(locked.retry_after)}
-        return _login_refused(request, 429, headers=headers, email=account, next_url=next_url, remember=remember, error=message)
+        return login_refused(request, 429, headers=headers, email=account, next_url=next_url, remember=remember, error=message)
     if user is None:
         audit.record(request, "login.failure", email=account)
-        return _login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
+        return login_refused(request, 422, email=account, next_url=next_url, remember=remember, error=INVALID_LOGIN)
     if request.app.state.settings.require_confirmed_email and not user.is_confirmed:
-        return await _login_unconfirmed(request, user, next_url)
+        return await login_unconfirmed(request, user, next_url)
     if await two_factor.is_on(request.app.state, user.id):
-        return await _ask_for_code(request, user, next_url=next_url, persistent=remember)
+        return await ask_for_code(request, user, next_url=next_url, persistent=remember)
     return await finish_login(request, user, next_url=next_url, persistent=remember, method="password")
 
 
-async def _ask_for_code(request, user, *, next_url: str, persistent: bool):
-    """TOTP is on: the password was right, yet no session: a pending login for this browser (its token in the
+async def ask_for_code(request, user, *, next_url: str, persistent: bool):
+    """TOTP is on: the password (or a passkey without user verification) was right, yet no session: a pending login for this browser (its token in the
     cookie beside the anonymous one, which the CSRF token derives from), then the code step."""
     previous = request.session.get("pending_login")
     token = await two_factor.start_login(request.app.state, user, next_url=next_url, persistent=persistent, replaces=previous)
@@ -154,7 +154,7 @@ async def finish_login(request, user, *, next_url: str, persistent: bool, method
     return response
 
 
-async def _login_unconfirmed(request, user, next_url):
+async def login_unconfirmed(request, user, next_url):
     """REQUIRE_CONFIRMED_EMAIL: the password was right (only then is this said), the address is not confirmed yet:
     no session, and a new link (within the resend limit)."""
     audit.record(request, "login.unconfirmed", user_id=user.id)
@@ -165,7 +165,7 @@ async def _login_unconfirmed(request, user, next_url):
     else:
         audit.record(request, "confirm.sent", user_id=user.id)
         message = f"Confirm your email address first: we sent a new link to {user.email}. Open it, then log in."
-    return _login_refused(request, 403, email=user.email, next_url=next_url, error=message)
+    return login_refused(request, 403, email=user.email, next_url=next_url, error=message)
 
 
 async def logout_form(request):

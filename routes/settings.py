@@ -10,7 +10,7 @@ import functools
 
 from starlette.routing import Route
 
-from hxauth import account_settings, accounts, audit, auth, devices, sessions, two_factor
+from hxauth import account_settings, accounts, audit, auth, devices, passkeys, sessions, two_factor
 from hxauth.account_settings import WrongPassword
 from hxauth.accounts import EmailTaken, TooManyAttempts
 from hxauth.guards import require_authenticated_user
@@ -20,17 +20,18 @@ from hxauth.requests import client_address, posted_form
 
 PAGE = "/accounts/settings"
 TEMPLATE = "accounts/settings.html"
-SECTIONS = ("name", "email", "password", "two_factor", "sessions", "delete")
+SECTIONS = ("name", "email", "password", "two_factor", "passkeys", "sessions", "delete")
 # The section each flash (pages.FLASH_MESSAGES) after a change is shown in.
 FLASH_SECTIONS = {
     "name_changed": "name", "email_sent": "email", "email_changed": "email", "password_changed": "password",
     "session_ended": "sessions", "session_gone": "sessions", "others_ended": "sessions",
     "two_factor_cancelled": "two_factor", "two_factor_off": "two_factor",
+    "passkey_added": "passkeys", "passkey_renamed": "passkeys", "passkey_removed": "passkeys", "passkey_gone": "passkeys",
 }
 BAD_LINK = "This link is unknown, used or expired, or it is for another account. Ask for a new one in Settings."
 
 
-def _logged_in(handler):
+def logged_in(handler):
     """require_authenticated_user for a settings form; a plain post comes back to the page after the login
     (the form's address has no page of its own)."""
     guarded = require_authenticated_user(handler)
@@ -56,29 +57,32 @@ async def _page(request, *, user=None, values=None, errors=None, notices=None, f
         "notices": notices or {},
         "focus": focus,
         "sessions": await sessions.list_sessions(state, user.id, request.session["token"]),
+        "passkeys": await passkeys.list_passkeys(state, user.id),
         "password_min_length": state.settings.password_min_length,
         "two_factor": await two_factor.status(state, user),
         "recovery_codes": recovery_codes,
     }
 
 
-async def _section(request, section: str, *, status_code=200, headers=None, **context):
+async def render_section(request, section: str, *, status_code=200, headers=None, **context):
     """One section again (for htmx its block; a plain post gets the whole page)."""
     page = await _page(request, **context)
     return render(request, TEMPLATE, page, block=f"{section}_form", status_code=status_code, headers=headers)
 
 
-async def _done(request, flash: str, **context):
+async def done(request, flash: str, **context):
     """A change made: under htmx the section again with its message; a plain post goes back to the page."""
     if not wants_fragment(request):
         return redirect(request, PAGE, flash=flash)
     section = FLASH_SECTIONS[flash]
-    return await _section(request, section, notices={section: FLASH_MESSAGES[flash]}, **context)
+    return await render_section(request, section, notices={section: FLASH_MESSAGES[flash]}, **context)
 
 
-async def _refuse_password(request, section: str, password: str, **context):
+async def refuse_password(request, section: str, password: str, *, field="current_password", focus=None, errors=None, **context):
     """None if `password` is the user's; else the section again with why: a wrong current password is a
-    login attempt (422), and past the login limits of this account and client a 429."""
+    login attempt (422), and past the login limits of this account and client a 429. `field`, `focus` and
+    `errors`: the field's error key and id, and more of the section's errors, where a section has several
+    password fields (two-factor, passkeys)."""
     state, user = request.app.state, request.user
     refused = None
     try:
@@ -97,10 +101,9 @@ async def _refuse_password(request, section: str, password: str, **context):
     if refused is None:
         return None
     status_code, headers, message = refused
-    errors = {section: {"current_password": message}}
-    return await _section(
-        request, section, status_code=status_code, headers=headers, errors=errors, focus=f"{section}-current-password", **context
-    )
+    errors = {section: {field: message, **(errors or {})}}
+    focus = focus or f"{section}-current-password"
+    return await render_section(request, section, status_code=status_code, headers=headers, errors=errors, focus=focus, **context)
 
 
 def _password_missing(form) -> dict:
@@ -115,18 +118,18 @@ async def settings_page(request):
     return clear_flash(request, render(request, TEMPLATE, await _page(request, notices=notices)))
 
 
-@_logged_in
+@logged_in
 async def change_name(request):
     """Rename the user (the signup rules)."""
     name, problem = accounts.check_name(posted_form(request).get("name", ""))
     if problem:
-        return await _section(request, "name", status_code=422, values={"name": name}, errors={"name": {"name": problem}}, focus="name")
+        return await render_section(request, "name", status_code=422, values={"name": name}, errors={"name": {"name": problem}}, focus="name")
     await account_settings.change_name(request.app.state, request.user, name)
     audit.record(request, "settings.name_changed", user_id=request.user.id)
-    return await _done(request, "name_changed", user=dataclasses.replace(request.user, name=name))
+    return await done(request, "name_changed", user=dataclasses.replace(request.user, name=name))
 
 
-@_logged_in
+@logged_in
 async def request_email_change(request):
     """Send a link to the new address (which changes nothing yet) and tell the present one."""
     state, user, form = request.app.state, request.user, posted_form(request)
@@ -138,20 +141,20 @@ async def request_email_change(request):
     values = {"email": email}
     if errors:
         focus = "new-email" if "email" in errors else "email-current-password"
-        return await _section(request, "email", status_code=422, values=values, errors={"email": errors}, focus=focus)
-    if refused := await _refuse_password(request, "email", form["current_password"], values=values):
+        return await render_section(request, "email", status_code=422, values=values, errors={"email": errors}, focus=focus)
+    if refused := await refuse_password(request, "email", form["current_password"], values=values):
         return refused
     try:
         await account_settings.request_email_change(state, user, email)
     except EmailTaken:
         errors = {"email": {"email": "Another account uses that address."}}
-        return await _section(request, "email", status_code=409, values=values, errors=errors, focus="new-email")
+        return await render_section(request, "email", status_code=409, values=values, errors=errors, focus="new-email")
     except TooManyAttempts as limited:
         errors = {"email": {"email": "You asked for too many changes of email. Try again later."}}
         headers = {"Retry-After": str(limited.retry_after)}
-        return await _section(request, "email", status_code=429, headers=headers, values=values, errors=errors, focus="new-email")
+        return await render_section(request, "email", status_code=429, headers=headers, values=values, errors=errors, focus="new-email")
     audit.record(request, "settings.email_change_requested", user_id=user.id, new_email=email)
-    return await _done(request, "email_sent")
+    return await done(request, "email_sent")
 
 
 @require_authenticated_user
@@ -180,7 +183,7 @@ async def confirm_email_change(request):
     return redirect(request, PAGE, flash="email_changed")
 
 
-@_logged_in
+@logged_in
 async def change_password(request):
     """A new password: every other session ends, and this browser gets a new session token."""
     state, user, form = request.app.state, request.user, posted_form(request)
@@ -190,8 +193,8 @@ async def change_password(request):
         errors["new_password"] = problem
     if errors:
         focus = "password-current-password" if "current_password" in errors else "new-password"
-        return await _section(request, "password", status_code=422, errors={"password": errors}, focus=focus)
-    if refused := await _refuse_password(request, "password", form["current_password"]):
+        return await render_section(request, "password", status_code=422, errors={"password": errors}, focus=focus)
+    if refused := await refuse_password(request, "password", form["current_password"]):
         return refused
     persistent = auth.is_persistent(request)
     token = await account_settings.change_password(state, user, new_password, browser=auth.browser(request), persistent=persistent)
@@ -204,25 +207,25 @@ async def change_password(request):
     return response
 
 
-@_logged_in
+@logged_in
 async def end_session(request):
     """Log out one other session of the user's, at once."""
     session_id = posted_form(request).get("session_id", "")
     ended = await sessions.end_session(request.app.state, request.user.id, session_id, request.session["token"])
     if ended:
         audit.record(request, "session.revoked", user_id=request.user.id, session_id=session_id)
-    return await _done(request, "session_ended" if ended else "session_gone")
+    return await done(request, "session_ended" if ended else "session_gone")
 
 
-@_logged_in
+@logged_in
 async def end_other_sessions(request):
     """Log out every session of the user's but this one."""
     ended = await sessions.end_other_sessions(request.app.state, request.user.id, request.session["token"])
     audit.record(request, "session.revoked", user_id=request.user.id, others=ended)
-    return await _done(request, "others_ended")
+    return await done(request, "others_ended")
 
 
-@_logged_in
+@logged_in
 async def delete_account(request):
     """Delete the account and everything of it; then home, logged out."""
     state, user, form = request.app.state, request.user, posted_form(request)
@@ -231,8 +234,8 @@ async def delete_account(request):
         errors["confirm"] = "Tick this box to confirm that the account should go."
     if errors:
         focus = "delete-current-password" if "current_password" in errors else "confirm-delete"
-        return await _section(request, "delete", status_code=422, errors={"delete": errors}, focus=focus)
-    if refused := await _refuse_password(request, "delete", form["current_password"]):
+        return await render_section(request, "delete", status_code=422, errors={"delete": errors}, focus=focus)
+    if refused := await refuse_password(request, "delete", form["current_password"]):
         return refused
     await account_settings.delete_account(state, user)
     audit.record(request, "account.deleted", user_id=user.id)

@@ -11,8 +11,7 @@ from urllib.parse import quote
 
 from starlette.routing import Route
 
-from hxauth import account_settings, audit, two_factor
-from hxauth.account_settings import WrongPassword
+from hxauth import audit, two_factor
 from hxauth.accounts import TooManyAttempts
 from hxauth.guards import redirect_if_user_is_authenticated
 from hxauth.pages import FLASH_MESSAGES, redirect, render, wants_fragment
@@ -91,7 +90,7 @@ async def login_with_code(request):
 
 async def _section(request, *, status_code=200, headers=None, errors=None, **context):
     errors = {SECTION: errors} if errors else None
-    return await settings_page._section(request, SECTION, status_code=status_code, headers=headers, errors=errors, **context)
+    return await settings_page.render_section(request, SECTION, status_code=status_code, headers=headers, errors=errors, **context)
 
 
 async def _done(request, flash: str | None = None, **context):
@@ -102,24 +101,7 @@ async def _done(request, flash: str | None = None, **context):
     return await _section(request, notices=notices, **context)
 
 
-async def _wrong_password(request, password: str, field: str, focus: str):
-    """None if `password` is the user's; else the section with why. A wrong one is a login attempt
-    (account_settings.check_current_password): 422, or 429 past the login limits."""
-    user = request.user
-    try:
-        await account_settings.check_current_password(request.app.state, user, password, client=client_address(request))
-    except WrongPassword:
-        audit.record(request, "settings.wrong_password", user_id=user.id, section=SECTION)
-        return await _section(request, status_code=422, errors={field: "That is not your current password."}, focus=focus)
-    except TooManyAttempts as locked:
-        audit.record(request, "settings.locked", user_id=user.id, section=SECTION, retry_after=locked.retry_after)
-        message = f"Too many wrong passwords. Try again in {_wait(locked.retry_after)}."
-        headers = {"Retry-After": str(locked.retry_after)}
-        return await _section(request, status_code=429, headers=headers, errors={field: message}, focus=focus)
-    return None
-
-
-@settings_page._logged_in
+@settings_page.logged_in
 async def start_two_factor(request):
     """Make a secret and show it (QR code and text), waiting for its first code; nothing is on yet."""
     if await two_factor.start_setup(request.app.state, request.user):
@@ -127,14 +109,14 @@ async def start_two_factor(request):
     return await _done(request, focus="two-factor-code")
 
 
-@settings_page._logged_in
+@settings_page.logged_in
 async def cancel_two_factor(request):
     """Forget the secret that waits for its first code."""
     await two_factor.cancel_setup(request.app.state, request.user)
     return await _done(request, "two_factor_cancelled")
 
 
-@settings_page._logged_in
+@settings_page.logged_in
 async def enable_two_factor(request):
     """A right code from the app turns it on; the ten recovery codes are shown now, and never again."""
     state, user = request.app.state, request.user
@@ -153,7 +135,7 @@ async def enable_two_factor(request):
     return await _section(request, notices={SECTION: notice}, recovery_codes=codes, focus="recovery-codes")
 
 
-@settings_page._logged_in
+@settings_page.logged_in
 async def new_recovery_codes(request):
     """Ten new recovery codes in place of the old ones (needs the password); shown once."""
     state, user = request.app.state, request.user
@@ -161,7 +143,7 @@ async def new_recovery_codes(request):
     focus = "recovery-codes-current-password"
     if not password:
         return await _section(request, status_code=422, errors={"codes_password": "Enter your current password."}, focus=focus)
-    if refused := await _wrong_password(request, password, "codes_password", focus):
+    if refused := await settings_page.refuse_password(request, SECTION, password, field="codes_password", focus=focus):
         return refused
     codes = await two_factor.replace_recovery_codes(state, user)
     if codes is None:
@@ -171,7 +153,7 @@ async def new_recovery_codes(request):
     return await _section(request, notices={SECTION: notice}, recovery_codes=codes, focus="recovery-codes")
 
 
-@settings_page._logged_in
+@settings_page.logged_in
 async def disable_two_factor(request):
     """Turn it off: needs the password and a code from the app (or a recovery code)."""
     state, user, form = request.app.state, request.user, posted_form(request)
@@ -184,7 +166,9 @@ async def disable_two_factor(request):
     if errors:
         focus = "two-factor-off-current-password" if "off_password" in errors else "two-factor-off-code"
         return await _section(request, status_code=422, errors=errors, focus=focus)
-    if refused := await _wrong_password(request, password, "off_password", "two-factor-off-current-password"):
+    if refused := await settings_page.refuse_password(
+        request, SECTION, password, field="off_password", focus="two-factor-off-current-password"
+    ):
         return refused
     try:
         method = await two_factor.disable(state, user, code, client=client_address(request))

@@ -37,6 +37,7 @@ class Form:
 
     action: str
     hidden: dict[str, str]
+    shown: bool = True  # False: the form has the `hidden` attribute (a script shows it: the passkey forms)
 
 
 class _FormParser(html.parser.HTMLParser):
@@ -48,7 +49,7 @@ class _FormParser(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and (attrs.get("method") or "get").lower() == "post":
-            self._open = Form(attrs.get("action") or "", {})
+            self._open = Form(attrs.get("action") or "", {}, shown="hidden" not in attrs)
             self.forms.append(self._open)
         elif tag == "input" and self._open and attrs.get("type") == "hidden" and attrs.get("name"):
             self._open.hidden[attrs["name"]] = attrs.get("value") or ""
@@ -72,12 +73,15 @@ async def submit(client, page: str, data: dict | None = None, *, action: str | N
 
     The post carries the form's hidden fields (its csrf_token, a login form's
     `next`) and `data` on top; a value of None leaves that field out. It goes to
-    the form's action (the page must then have one), or to `action`: with that form's hidden fields if the page
+    the form's action (the page must then have one shown: a form with the `hidden` attribute counts only by its
+    `action`), or to `action`: with that form's hidden fields if the page
     has a form for it, else with only the token of its first form (the token is
     the session's, the same in every form). `client` is an httpx.AsyncClient,
     in-process (make_client) or on a real server.
     """
     forms = post_forms(await client.get(page))
+    if action is None:
+        forms = [form for form in forms if form.shown] or forms  # a person fills in the forms they see
     if action is None and len({form.action for form in forms}) > 1:
         # A logged-in page also has the header's "Log out" form: posting to the first form would log out.
         raise AssertionError(f"{page} has forms for {sorted({form.action for form in forms})}: say which with action=")
