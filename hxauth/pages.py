@@ -1,6 +1,7 @@
 """Rendering: a whole page for browsers and boosted navigations, one block of it for htmx swaps."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup, escape
@@ -76,7 +77,14 @@ def _escape(value) -> str:
     return escape(value)
 
 
+def passkeys_here(request: Request) -> bool:
+    """WebAuthn ties a passkey to BASE_URL's host name, and browsers refuse it on any other (such as 127.0.0.1
+    in development, where BASE_URL says localhost): there the pages offer no passkeys."""
+    return request.url.hostname == urlsplit(request.app.state.settings.base_url).hostname
+
+
 environment.globals["field"] = field
+environment.globals["passkeys_here"] = passkeys_here
 
 
 def wants_fragment(request: Request) -> bool:

@@ -105,8 +105,8 @@ async function startAutofill() {
     const optionsJSON = await options(form);
     if (buttonBusy) return; // a button's ceremony started meanwhile, with a challenge of its own
     send(form, await startAuthentication({ optionsJSON, useBrowserAutofill: true }));
-  } catch (error) {
-    if (error?.name !== "AbortError" && error?.name !== "NotAllowedError") say(form, problem(error));
+  } catch {
+    // Nobody asked for this one: an autofill that cannot start or is dismissed says nothing.
   } finally {
     autofillPending = false;
   }

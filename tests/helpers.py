@@ -118,12 +118,15 @@ class Server(str):
 
 
 @contextlib.contextmanager
-def running_server(tmp_path, **settings):
+def running_server(tmp_path, *, localhost=False, **settings):
     """A real `uvicorn app:app` on a free port, on the test's database; yields its base URL (a `Server`).
 
     Run as `make run` runs it (the Makefile's UVICORN_OPTIONS); `settings` become environment variables.
-    It is ready (migrated) when this yields."""
+    It is ready (migrated) when this yields. `localhost`: the URL (and BASE_URL) is http://localhost:<port>,
+    as WebAuthn needs (it refuses IP-address origins); the socket is 127.0.0.1's either way."""
     port = free_port()
+    if localhost:
+        settings = {"base_url": f"http://localhost:{port}", **settings}
     env = {
         **os.environ,
         "DATABASE_URL": database_url(tmp_path),
@@ -137,14 +140,14 @@ def running_server(tmp_path, **settings):
             [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), *uvicorn_options()],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
-    url = Server(f"http://127.0.0.1:{port}")
+    url = Server(f"http://{'localhost' if localhost else '127.0.0.1'}:{port}")
     url.database_url = env["DATABASE_URL"]
     url.pid = process.pid
     try:
         deadline = time.monotonic() + 30  # a wait for start-up, not a measurement: a slow start is not a failure
         while True:
             try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass

@@ -282,3 +282,17 @@ async def test_the_cleanup_deletes_expired_challenges(app, client):
     await app.state.db.execute("UPDATE passkey_challenges SET expires_at = 0")
     removed = await housekeeping.clean_up(app.state)
     assert removed["expired passkey challenges"] == 1
+
+
+async def test_passkeys_are_offered_only_at_base_urls_host_where_browsers_allow_them(app, user):
+    async with make_client(app, base_url="http://localhost:8000") as at_home, make_client(app, base_url="http://127.0.0.1:8000") as elsewhere:
+        assert 'id="passkey-login-form"' in (await at_home.get("/accounts/login")).text
+        assert "/static/passkeys.js" in (await at_home.get("/accounts/login")).text
+        page = (await elsewhere.get("/accounts/login")).text
+        assert 'id="passkey-login-form"' not in page and "/static/passkeys.js" not in page
+        assert (await log_in(elsewhere)).status_code == 303
+        page = (await elsewhere.get(PAGE)).text
+        assert 'id="passkey-add-form"' not in page
+        assert "Passkeys work only at this site's own address, http://localhost:8000" in page
+        assert (await log_in(at_home)).status_code == 303
+        assert 'id="passkey-add-form"' in (await at_home.get(PAGE)).text

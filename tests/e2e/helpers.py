@@ -34,7 +34,7 @@ async def window_marker(page):
 async def log_in(page, email: str = EMAIL, password: str = PASSWORD) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
 
 
 async def sign_up(page, name: str, email: str, password: str) -> None:

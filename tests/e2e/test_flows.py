@@ -109,7 +109,7 @@ async def test_wrong_password_shows_the_error_and_focuses_the_password(new_conte
     await assert_no_page_load(page, javascript)
 
     await page.keyboard.type(PASSWORD)  # straight into the focused field
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("heading", name=GREETING)).to_be_visible()
     await assert_no_page_load(page, javascript)
     posts.check(javascript)
@@ -130,7 +130,7 @@ async def test_submit_button_is_disabled_while_the_request_is_in_flight(page, se
         create_user(server)
         await page.goto("/accounts/login")
         await log_in(page)
-        button = page.get_by_role("button", name="Log in")
+        button = page.get_by_role("button", name="Log in", exact=True)
         done = page.get_by_role("heading", name=GREETING)
     else:
         await page.goto("/accounts/signup")

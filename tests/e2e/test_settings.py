@@ -125,7 +125,7 @@ async def test_keep_me_logged_in_shows_in_the_sessions_list(new_context, server,
     await page.get_by_label("Email").fill(EMAIL)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_label("Keep me logged in").check()
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
     cookie = next(c for c in await page.context.cookies() if c["name"] == "session")
     assert cookie["expires"] > 0  # persistent: it outlives the browser

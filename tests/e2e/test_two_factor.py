@@ -45,12 +45,12 @@ async def test_turn_on_log_in_with_a_code_and_a_recovery_code_turn_off(new_conte
     await log_in(page)
     await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
     await page.get_by_label("Code").fill("000000")
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_label("Code")).to_have_accessible_description(
         "The code changes every 30 seconds. A recovery code looks like 7k2m-9xqp-4hvd-1tce and works once. "
         "That code is wrong or was used already. Enter the code your app shows now, or a recovery code.")
     await page.get_by_label("Code").fill(totp.at(time.time(), counter_offset=1))
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
 
     # A recovery code, once.
@@ -58,7 +58,7 @@ async def test_turn_on_log_in_with_a_code_and_a_recovery_code_turn_off(new_conte
     await page.goto("/accounts/login")
     await log_in(page)
     await page.get_by_label("Code").fill(codes[0])
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
 
     # Off: the password and a recovery code (the app's next codes may still be used up).

@@ -1,0 +1,155 @@
+"""Passkeys in Chromium with a virtual authenticator (the DevTools protocol's WebAuthn domain): add one in
+Settings, name it, log out, log in with it alone by the button and by the email field's autofill, remove it.
+
+WebAuthn refuses IP-address origins, so this module's server is http://localhost:<port> (BASE_URL too).
+Under automation Chromium answers the autofill's conditional request at once with the authenticator's
+passkey (a person would pick it from the email field's suggestions); a browser without that autofill is
+made by hiding `PublicKeyCredential.isConditionalMediationAvailable`, and there the button is the way."""
+
+import re
+
+import pytest
+
+from conftest import running_server  # tests/conftest.py
+from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in
+from e2e.test_accessibility import BLOCKING, axe_violations, describe
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+NO_AUTOFILL = "if (window.PublicKeyCredential) delete PublicKeyCredential.isConditionalMediationAvailable;"
+MADE_HERE = re.compile(r"^Passkey on .*Chrome.* on Linux$")  # the browser and system it was made on
+
+
+@pytest.fixture
+def server(tmp_path):
+    with running_server(tmp_path, localhost=True) as url:
+        yield url
+
+
+async def virtual_authenticator(page):
+    """A platform authenticator (ctap2, internal) holding discoverable credentials, verifying the user at once."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable", {"enableUI": False})
+    options = {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True,
+    }
+    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return cdp, added["authenticatorId"]
+
+
+async def credentials(cdp, authenticator) -> list[dict]:
+    return (await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator}))["credentials"]
+
+
+async def log_out(page):
+    await page.get_by_role("banner").get_by_role("button", name="Log out").click()
+    await expect(page.get_by_text("You are not logged in")).to_be_visible()
+
+
+async def add_passkey(page):
+    """Log in with the password and add a passkey in Settings; the page stays on Settings."""
+    await page.goto("/accounts/login")
+    await log_in(page)
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await page.goto("/accounts/settings")
+    section = page.locator("#passkeys-section")
+    await expect(section.get_by_text("You have no passkeys yet.")).to_be_visible()
+    await section.get_by_role("button", name="Add a passkey").click()
+    await expect(section.get_by_role("status").first).to_have_text("Your passkey is added. You can log in with it now.")
+    return section
+
+
+async def test_add_a_passkey_log_in_with_the_button_rename_and_remove_it(new_context, server):
+    create_user(server)
+    context = await new_context()
+    await context.add_init_script(NO_AUTOFILL)
+    page = await context.new_page()
+    cdp, authenticator = await virtual_authenticator(page)
+    section = await add_passkey(page)
+    [credential] = await credentials(cdp, authenticator)
+    assert credential["isResidentCredential"] and credential["rpId"] == "localhost"
+    await expect(section.get_by_label("Passkey name")).to_have_value(MADE_HERE)
+    await section.get_by_label("Passkey name").fill("Work laptop")
+    await section.get_by_role("button", name=re.compile("^Rename Passkey on ")).click()
+    await expect(section.get_by_role("status").first).to_have_text("The passkey's name is saved.")
+    await expect(section.locator("dd").nth(1)).to_have_text("Never")  # last used
+
+    await log_out(page)
+    await page.goto("/accounts/login?next=/accounts/settings")
+    await page.get_by_role("button", name="Log in with a passkey").click()  # no email, no password
+    await expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
+    await expect(section.get_by_label("Passkey name")).to_have_value("Work laptop")
+    await expect(section.locator("dd").nth(1)).not_to_have_text("Never")
+    assert (await credentials(cdp, authenticator))[0]["signCount"] >= 1
+
+    await section.get_by_label("Current password").fill(PASSWORD)
+    await section.get_by_role("button", name="Remove Work laptop").click()
+    await expect(section.get_by_role("status").first).to_have_text("That passkey is removed.")
+    await expect(section.get_by_text("You have no passkeys yet.")).to_be_visible()
+
+    # The authenticator still holds the passkey, but the site no longer knows it.
+    await log_out(page)
+    await page.goto("/accounts/login")
+    await page.get_by_role("button", name="Log in with a passkey").click()
+    await expect(page.get_by_role("alert")).to_contain_text("That passkey did not log you in.")
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+async def test_the_email_fields_autofill_logs_in_with_the_passkey(new_context, server):
+    create_user(server)
+    page = await (await new_context()).new_page()
+    await virtual_authenticator(page)
+    await add_passkey(page)
+    await log_out(page)
+    await page.goto("/accounts/login?next=/accounts/settings")
+    await expect(page.get_by_label("Email")).to_have_attribute("autocomplete", "username webauthn")
+    # The autofill's request waits from the moment the page is shown; the passkey picked, the user is in.
+    await expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
+    await expect(page.locator("#who")).to_have_text(NAME)
+
+
+async def test_without_javascript_no_passkey_button_and_the_password_still_works(new_context, server):
+    create_user(server)
+    page = await (await new_context(java_script_enabled=False)).new_page()
+    await page.goto("/accounts/login")
+    await expect(page.get_by_role("button", name="Log in with a passkey")).to_be_hidden()
+    await log_in(page)
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await page.goto("/accounts/settings")
+    await expect(page.get_by_role("button", name="Add a passkey")).to_be_hidden()
+    await expect(page.get_by_text("Adding a passkey needs JavaScript, in a browser that supports passkeys.")).to_be_visible()
+
+
+async def test_no_serious_axe_violation_on_the_passkey_states(new_context, server):
+    create_user(server)
+    context = await new_context(reduced_motion="reduce")
+    await context.add_init_script(NO_AUTOFILL)
+    page = await context.new_page()
+    await virtual_authenticator(page)
+    seen = {}
+
+    async def check(state):
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            seen[f"{state} ({scheme})"] = await axe_violations(page)
+
+    await page.goto("/accounts/login")
+    await expect(page.get_by_role("button", name="Log in with a passkey")).to_be_visible()
+    await check("login with the passkey button")
+    section = await add_passkey(page)
+    await check("settings with a passkey")
+    await section.get_by_role("button", name=re.compile("^Remove Passkey on ")).click()
+    await expect(section.locator(".form-error")).to_be_visible()
+    await check("settings, passkey removal without a password")
+    await section.get_by_label("Current password").fill(PASSWORD)
+    await section.get_by_role("button", name=re.compile("^Remove Passkey on ")).click()
+    await expect(section.get_by_role("status").first).to_have_text("That passkey is removed.")
+    await log_out(page)
+    await page.goto("/accounts/login")
+    await page.get_by_role("button", name="Log in with a passkey").click()  # the authenticator's passkey, now unknown
+    await expect(page.get_by_role("alert")).to_contain_text("That passkey did not log you in.")
+    await check("login, passkey refused")
+
+    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
+    blocking = {state: found for state, found in blocking.items() if found}
+    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())
