@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import HX, PASSWORD, count, create_user, csrf_token, log_in, make_client, messages_to, submit
+from conftest import HX, PASSWORD, count, create_user, csrf_token, log_in, make_client, messages_to, submit, text_of
 from softauthn import SoftPasskey
 from test_two_factor import code_at, turn_on
 
@@ -296,3 +296,18 @@ async def test_passkeys_are_offered_only_at_base_urls_host_where_browsers_allow_
         assert "Passkeys work only at this site's own address, http://localhost:8000" in page
         assert (await log_in(at_home)).status_code == 303
         assert 'id="passkey-add-form"' in (await at_home.get(PAGE)).text
+
+
+async def test_the_passkey_messages_arrive_over_smtp(make_app, smtp_server):
+    app = await make_app(mail_url=smtp_server.url)
+    await create_user(app)
+    async with make_client(app) as client:
+        assert (await log_in(client)).status_code == 303
+        passkey, response = await add_passkey(client)
+        assert response.status_code == 303
+        [listed] = await app.state.db.fetch_all("SELECT id, name FROM passkeys")
+        form = {"passkey_id": str(listed["id"]), "current_password": PASSWORD}
+        assert (await submit(client, PAGE, form, action=PAGE + "/passkeys/remove")).status_code == 303
+    for subject in ["A passkey was added to your hxauth account", "A passkey was removed from your hxauth account"]:
+        message = await smtp_server.next_message(to="ann@example.com", subject=subject)
+        assert listed["name"] in text_of(message) and "/accounts/settings" in text_of(message)

@@ -6,7 +6,7 @@ import time
 
 import pyotp
 
-from conftest import HX, PASSWORD, count, log_in, make_client, messages_to, submit
+from conftest import HX, PASSWORD, count, create_user, html_of, link_sent, log_in, make_client, messages_to, submit, text_of
 from hxauth import two_factor
 
 SETTINGS = "/accounts/settings"
@@ -199,3 +199,40 @@ async def test_hostile_input_to_the_new_forms_is_never_a_500(app, client, user):
     for value in ["", " ", "x" * 5000, "<script>", "' OR 1=1 --", "１２３４５６", "\u202e123456", "0000-0000-0000-000o"]:
         response = await submit(client, "/accounts/login/code", {"code": value})
         assert response.status_code in (422, 429), (value, response.status_code)
+
+
+async def test_every_factor_message_arrives_over_smtp_without_a_code_or_secret(make_app, smtp_server):
+    app = await make_app(mail_url=smtp_server.url)
+    await create_user(app)
+    async with make_client(app) as client:
+        secret, codes = await turn_on_fresh(app, client)
+        assert (await log_in(client)).status_code == 303
+        assert (await submit(client, "/accounts/login/code", {"code": codes[0]})).status_code == 303
+        response = await submit(client, SETTINGS, {"current_password": PASSWORD}, action=SETTINGS + "/two-factor/recovery-codes")
+        assert response.status_code == 200  # the new codes, shown this once
+        codes += CODES.findall(response.text)
+        form = {"current_password": PASSWORD, "code": codes[-1]}
+        assert (await submit(client, SETTINGS, form, action=SETTINGS + "/two-factor/disable")).status_code == 303
+    for subject in [
+        "Two-factor authentication is on for your hxauth account",
+        "A recovery code was used to log in to hxauth",
+        "New recovery codes for your hxauth account",
+        "Two-factor authentication is off for your hxauth account",
+    ]:
+        message = await smtp_server.next_message(to="ann@example.com", subject=subject)
+        body = text_of(message) + html_of(message)
+        assert "/accounts/settings" in body
+        assert secret not in body and not any(code in body for code in codes)
+
+
+async def test_a_password_reset_leaves_the_second_factor_on(app, client, user):
+    """A reset link proves the mailbox, not the phone: whoever reads the mail still needs a code."""
+    from test_reset_password import NEW_PASSWORD, choose, reset_link
+
+    secret, _ = await turn_on_fresh(app, client)
+    assert (await choose(client, await reset_link(client, app))).status_code == 303
+    response = await log_in(client, password=NEW_PASSWORD)
+    assert response.status_code == 303 and response.headers["location"] == "/accounts/login/code"
+    assert await count(app, "SELECT count(*) FROM sessions") == 0
+    assert (await submit(client, "/accounts/login/code", {"code": code_at(secret, 1)})).status_code == 303
+    assert "Hi Ann!" in (await client.get("/")).text

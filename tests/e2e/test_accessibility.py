@@ -5,113 +5,78 @@ to the first field to fix are checked along the flows, in test_flows.py and
 test_keyboard.py.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
+from e2e.axe import Axe, describe
 from e2e.helpers import EMAIL, NAME, PASSWORD, create_user, expect, link_from_mailbox, log_in, sign_up
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING = {"serious", "critical"}
-
-
-async def axe_violations(page) -> list[dict]:
-    """Run axe-core (installed by `npm ci`) in the page.
-
-    The script is evaluated through the DevTools protocol, which the site's CSP
-    (`script-src 'self'`, rightly) does not let a <script> element do.
-    """
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return result["violations"]
-
-
-def describe(violations) -> str:
-    return json.dumps(
-        [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
-          "nodes": [n["target"] for n in v["nodes"]][:5]} for v in violations],
-        indent=1,
-    )
 
 
 async def test_no_serious_axe_violation_on_any_page_light_or_dark(new_context, server):
     create_user(server, name="Existing", email="taken@example.com")
     # No transitions: axe would measure a button's colours halfway from one theme to the other.
     page = await (await new_context(reduced_motion="reduce")).new_page()
-    seen = {}
-
-    async def check(state):
-        backgrounds = set()
-        for scheme in ("light", "dark"):
-            await page.emulate_media(color_scheme=scheme)
-            backgrounds.add(await page.evaluate("getComputedStyle(document.body).backgroundColor"))
-            seen[f"{state} ({scheme})"] = await axe_violations(page)
-        assert len(backgrounds) == 2, "the dark theme did not apply"
+    axe = Axe(page)
 
     await page.goto("/")
-    await check("home, anonymous")
+    await axe.check("home, anonymous")
     await page.goto("/accounts/signup")
-    await check("signup")
+    await axe.check("signup")
     await sign_up(page, "", "not-an-email", "short")
     await page.locator(".form-error").wait_for()
-    await check("signup with errors")
+    await axe.check("signup with errors")
     await sign_up(page, NAME, "taken@example.com", PASSWORD)
     await page.get_by_text("User already exists").wait_for()
-    await check("signup, email taken")
+    await axe.check("signup, email taken")
     await sign_up(page, NAME, EMAIL, PASSWORD)
     await page.get_by_text("Your account is ready").wait_for()
-    await check("login with the signup flash")
+    await axe.check("login with the signup flash")
     await log_in(page, password="wrong password, clearly")
     await page.get_by_text("Invalid email or password.").wait_for()
-    await check("login with an error")
+    await axe.check("login with an error")
     await log_in(page)
     await page.get_by_role("heading", name=f"Hi {NAME}!").wait_for()
-    await check("home, logged in, unconfirmed")
+    await axe.check("home, logged in, unconfirmed")
     await page.get_by_role("button", name="Send the link again").click()
     await page.get_by_text("We sent a new link").wait_for()
-    await check("home, confirmation link sent again")
+    await axe.check("home, confirmation link sent again")
     await page.goto("/dev/mailbox")
-    await check("development mailbox")
+    await axe.check("development mailbox")
     await page.get_by_role("link", name="Confirm your email address for hxauth").first.click()
     await page.locator("iframe.mail-html").wait_for()
-    await check("development mailbox, a message")
+    await axe.check("development mailbox, a message")
     await page.goto(await link_from_mailbox(page, "Confirm your email address for hxauth"))
-    await check("confirm email")
+    await axe.check("confirm email")
     await page.get_by_role("button", name="Confirm my email").click()
     await page.get_by_text("Your email address is confirmed.").wait_for()
-    await check("home, confirmed")
+    await axe.check("home, confirmed")
     await page.goto("/accounts/logout")
-    await check("logout confirmation")
+    await axe.check("logout confirmation")
     await page.goto("/no/such/page")
-    await check("404 page")
+    await axe.check("404 page")
     await page.goto("/accounts/reset-password")
-    await check("reset password")
+    await axe.check("reset password")
     await page.get_by_label("Email").fill("not-an-email")
     await page.get_by_role("button", name="Send the link").click()
     await page.locator(".error").wait_for()
-    await check("reset password with an error")
+    await axe.check("reset password with an error")
     await page.get_by_label("Email").fill(EMAIL)
     await page.get_by_role("button", name="Send the link").click()
     await page.get_by_text("If an account exists").wait_for()
-    await check("reset password, link sent")
+    await axe.check("reset password, link sent")
     link = await link_from_mailbox(page, "Reset your hxauth password")
     await page.goto(link)
-    await check("new password")
+    await axe.check("new password")
     await page.get_by_label("New password").fill("short")
     await page.get_by_role("button", name="Set the new password").click()
     await page.locator(".form-error").wait_for()
-    await check("new password with an error")
+    await axe.check("new password with an error")
     await page.goto("/accounts/reset-password/" + "x" * 43)
-    await check("a link that does not work")
+    await axe.check("a link that does not work")
 
-    everything = {state: v for state, v in seen.items() if v}
-    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
-    blocking = {state: found for state, found in blocking.items() if found}
-    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())
+    everything = {state: v for state, v in axe.seen.items() if v}
+    axe.assert_clean()
     if everything:  # minor and moderate findings: shown with -rP, not failures
         print("\n".join(f"{state}: {describe(found)}" for state, found in everything.items()))
 
@@ -144,26 +109,19 @@ async def test_no_serious_axe_violation_on_the_settings_page_light_or_dark(new_c
     await page.goto("/accounts/login")
     await log_in(page)
     await page.get_by_role("heading", name=f"Hi {NAME}!").wait_for()
-    seen = {}
-
-    async def check(state):
-        for scheme in ("light", "dark"):
-            await page.emulate_media(color_scheme=scheme)
-            seen[f"{state} ({scheme})"] = await axe_violations(page)
+    axe = Axe(page)
 
     await page.goto("/accounts/settings")
-    await check("settings")
+    await axe.check("settings")
     await page.locator("#name-form").get_by_label("Name").fill("")
     await page.locator("#name-form").get_by_role("button", name="Save name").click()
     await page.locator("#name-form .form-error").wait_for()
     await page.locator("#delete-form").get_by_role("button", name="Delete my account").click()
     await page.locator("#delete-form .form-error").wait_for()
-    await check("settings with errors")
+    await axe.check("settings with errors")
     await page.locator("#name-form").get_by_label("Name").fill("Ada King")
     await page.locator("#name-form").get_by_role("button", name="Save name").click()
     await page.locator("#name-form .flash").wait_for()
-    await check("settings with a message")
+    await axe.check("settings with a message")
 
-    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
-    blocking = {state: found for state, found in blocking.items() if found}
-    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())
+    axe.assert_clean()

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import running_server  # tests/conftest.py
 from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in
-from e2e.test_accessibility import BLOCKING, axe_violations, describe
+from e2e.axe import Axe
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 NO_AUTOFILL = "if (window.PublicKeyCredential) delete PublicKeyCredential.isConditionalMediationAvailable;"
@@ -126,21 +126,16 @@ async def test_no_serious_axe_violation_on_the_passkey_states(new_context, serve
     await context.add_init_script(NO_AUTOFILL)
     page = await context.new_page()
     await virtual_authenticator(page)
-    seen = {}
-
-    async def check(state):
-        for scheme in ("light", "dark"):
-            await page.emulate_media(color_scheme=scheme)
-            seen[f"{state} ({scheme})"] = await axe_violations(page)
+    axe = Axe(page)
 
     await page.goto("/accounts/login")
     await expect(page.get_by_role("button", name="Log in with a passkey")).to_be_visible()
-    await check("login with the passkey button")
+    await axe.check("login with the passkey button")
     section = await add_passkey(page)
-    await check("settings with a passkey")
+    await axe.check("settings with a passkey")
     await section.get_by_role("button", name=re.compile("^Remove Passkey on ")).click()
     await expect(section.locator(".form-error")).to_be_visible()
-    await check("settings, passkey removal without a password")
+    await axe.check("settings, passkey removal without a password")
     await section.get_by_label("Current password").fill(PASSWORD)
     await section.get_by_role("button", name=re.compile("^Remove Passkey on ")).click()
     await expect(section.get_by_role("status").first).to_have_text("That passkey is removed.")
@@ -148,8 +143,6 @@ async def test_no_serious_axe_violation_on_the_passkey_states(new_context, serve
     await page.goto("/accounts/login")
     await page.get_by_role("button", name="Log in with a passkey").click()  # the authenticator's passkey, now unknown
     await expect(page.get_by_role("alert")).to_contain_text("That passkey did not log you in.")
-    await check("login, passkey refused")
+    await axe.check("login, passkey refused")
 
-    blocking = {state: [v for v in found if v["impact"] in BLOCKING] for state, found in seen.items()}
-    blocking = {state: found for state, found in blocking.items() if found}
-    assert not blocking, "\n".join(f"{state}: {describe(found)}" for state, found in blocking.items())
+    axe.assert_clean()

@@ -6,6 +6,7 @@ import time
 import pyotp
 import pytest
 
+from e2e.axe import Axe
 from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -71,3 +72,39 @@ async def test_turn_on_log_in_with_a_code_and_a_recovery_code_turn_off(new_conte
     await expect(page.locator("#two-factor").get_by_role("status")).to_have_text(
         "Two-factor authentication is off. Logging in takes your password alone.")
     await expect(page.locator("#two-factor").get_by_role("button", name="Turn on")).to_be_visible()
+
+
+async def test_no_serious_axe_violation_on_the_two_factor_states(new_context, server):
+    create_user(server)
+    page = await (await new_context(reduced_motion="reduce")).new_page()
+    axe = Axe(page)
+
+    await page.goto("/accounts/login")
+    await log_in(page)
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await page.goto("/accounts/settings")
+    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
+    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    await axe.check("two-factor: scan the QR code")
+    await page.get_by_label("Code from your app").fill("000000")
+    await page.get_by_role("button", name="Check the code and turn on").click()
+    await expect(page.locator("#two-factor .form-error")).to_be_visible()
+    await axe.check("two-factor: a wrong code")
+    await page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).at(time.time()))
+    await page.get_by_role("button", name="Check the code and turn on").click()
+    await expect(page.locator("#recovery-codes")).to_be_visible()
+    await axe.check("two-factor: the recovery codes")
+    await page.get_by_role("link", name="I have saved them").click()
+    await expect(page.locator("#two-factor-off-form")).to_be_visible()
+    await axe.check("two-factor: on")
+    await log_out(page)
+    await page.goto("/accounts/login")
+    await log_in(page)
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await axe.check("login: the code step")
+    await page.get_by_label("Code").fill("000000")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_label("Code")).to_have_attribute("aria-invalid", "true")
+    await axe.check("login: a wrong code")
+
+    axe.assert_clean()
