@@ -12,6 +12,9 @@ except ImportError:  # the `browser` fixture then skips each test (fails it in C
     expect = None
 
 NAME, EMAIL = "Ada Lovelace", "ada@example.com"
+# An init script that makes a browser without passkey autofill (conditional mediation): under automation
+# Chromium answers the autofill's request at once with the virtual authenticator's passkey.
+NO_AUTOFILL = "if (window.PublicKeyCredential) delete PublicKeyCredential.isConditionalMediationAvailable;"
 
 
 def create_user(server, name: str = NAME, email: str = EMAIL, password: str = PASSWORD) -> None:
@@ -94,6 +97,18 @@ async def link_from_mailbox(page, subject: str) -> str:
     await page.goto("/dev/mailbox")
     await page.get_by_role("link", name=subject).first.click()
     text = await page.locator("pre.mail-text").inner_text()
-    found = re.search(r"http://localhost:8000(/accounts/[A-Za-z0-9/_-]+)", text)
+    found = re.search(r"http://localhost(?::\d+)?(/accounts/[A-Za-z0-9/_-]+)", text)  # BASE_URL, whatever its port
     assert found, f"no link in the message:\n{text}"
     return found.group(1)
+
+
+async def virtual_authenticator(page):
+    """A platform authenticator (ctap2, internal) holding discoverable credentials, verifying the user at once."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable", {"enableUI": False})
+    options = {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True,
+    }
+    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return cdp, added["authenticatorId"]

@@ -11,11 +11,10 @@ import re
 import pytest
 
 from conftest import running_server  # tests/conftest.py
-from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in
 from e2e.axe import Axe
+from e2e.helpers import NAME, NO_AUTOFILL, PASSWORD, create_user, expect, log_in, virtual_authenticator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-NO_AUTOFILL = "if (window.PublicKeyCredential) delete PublicKeyCredential.isConditionalMediationAvailable;"
 MADE_HERE = re.compile(r"^Passkey on .*Chrome.* on Linux$")  # the browser and system it was made on
 
 
@@ -23,18 +22,6 @@ MADE_HERE = re.compile(r"^Passkey on .*Chrome.* on Linux$")  # the browser and s
 def server(tmp_path):
     with running_server(tmp_path, localhost=True) as url:
         yield url
-
-
-async def virtual_authenticator(page):
-    """A platform authenticator (ctap2, internal) holding discoverable credentials, verifying the user at once."""
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable", {"enableUI": False})
-    options = {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True,
-    }
-    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
-    return cdp, added["authenticatorId"]
 
 
 async def credentials(cdp, authenticator) -> list[dict]:
