@@ -155,6 +155,7 @@ async def test_request_heads_trickled_a_byte_at_a_time_are_cut_off_at_the_proxy_
         assert all(cut_off), f"{cut_off.count(False)} of 30 slow request heads still open after 40 s"
         for sender in senders:
             sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
         for _, writer in slow:
             writer.close()
 
@@ -172,8 +173,16 @@ async def test_requests_in_progress_are_limited_per_address_at_the_proxy_and_nev
             await writer.drain()
             return reader, writer, await asyncio.wait_for(reader.readline(), 10)
 
+        async def trickle(writer):  # a byte a second: client_body_timeout (10 s between reads) never ends it
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                for _ in range(1000):
+                    writer.write(b"a")
+                    await writer.drain()
+                    await asyncio.sleep(1)
+
         held = [await start_form() for _ in range(20)]
         assert [status for _, _, status in held] == [b"HTTP/1.1 100 Continue\r\n"] * 20
+        senders = [asyncio.create_task(trickle(writer)) for _, writer, _ in held]
         reader, writer, status = await start_form()  # the 21st: limit_conn per address 20
         assert status == b"HTTP/1.1 503 Service Temporarily Unavailable\r\n"
         assert NGINX_PAGE.encode() in await asyncio.wait_for(reader.read(4096), 10)
@@ -185,6 +194,9 @@ async def test_requests_in_progress_are_limited_per_address_at_the_proxy_and_nev
         # before it asks uvicorn, so the 20 waiting forms hold none.
         async with browser(proxy, OTHER_CLIENT) as client:
             assert (await log_in(client)).status_code == 303
+        for sender in senders:
+            sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
         for _, writer, _ in held:
             writer.close()
         async with browser(proxy, CLIENT) as client:
@@ -227,8 +239,9 @@ async def test_over_https_through_the_proxy_the_session_cookie_is_secure_and_pla
         async with browser(proxy) as client:
             response = await log_in(client)
             assert response.status_code == 303
-            cookie = next(value for name, value in response.headers.multi_items() if name == "set-cookie" and value.startswith("__Host-session="))
-            assert "secure" in cookie.lower()  # X-Forwarded-Proto $scheme: the app knows it is served over https
+            # X-Forwarded-Proto $scheme: the app knows it is served over https.
+            cookies = [value.lower() for name, value in response.headers.multi_items() if name == "set-cookie"]
+            assert any(cookie.startswith("__host-session=") and "; secure" in cookie for cookie in cookies), cookies
             assert "Hi Ann!" in (await client.get("/")).text
         response = httpx.get(proxy.http + "/accounts/login", headers={"Host": "localhost"})
         assert response.status_code == 301 and response.headers["location"] == "https://localhost/accounts/login"
