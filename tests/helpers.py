@@ -98,10 +98,14 @@ async def csrf_token(client, page: str = "/accounts/login") -> str:
     return post_forms(await client.get(page))[0].hidden["csrf_token"]
 
 
-def uvicorn_options() -> list[str]:
-    """The Makefile's UVICORN_OPTIONS: tests run the server as `make run` does."""
+def uvicorn_options(limit_concurrency: int | None = None) -> list[str]:
+    """The Makefile's UVICORN_OPTIONS: tests run the server as `make run` does; a test of the concurrency limit
+    itself gives a small `limit_concurrency` in place of the Makefile's 512."""
     makefile = (ROOT / "Makefile").read_text()
-    return re.search(r"^UVICORN_OPTIONS = (.*)$", makefile, re.MULTILINE).group(1).split()
+    options = re.search(r"^UVICORN_OPTIONS = (.*)$", makefile, re.MULTILINE).group(1).split()
+    if limit_concurrency is not None:
+        options[options.index("--limit-concurrency") + 1] = str(limit_concurrency)
+    return options
 
 
 def free_port() -> int:
@@ -118,12 +122,13 @@ class Server(str):
 
 
 @contextlib.contextmanager
-def running_server(tmp_path, *, localhost=False, **settings):
+def running_server(tmp_path, *, localhost=False, limit_concurrency: int | None = None, **settings):
     """A real `uvicorn app:app` on a free port, on the test's database; yields its base URL (a `Server`).
 
-    Run as `make run` runs it (the Makefile's UVICORN_OPTIONS); `settings` become environment variables.
-    It is ready (migrated) when this yields. `localhost`: the URL (and BASE_URL) is http://localhost:<port>,
-    as WebAuthn needs (it refuses IP-address origins); the socket is 127.0.0.1's either way."""
+    Run as `make run` runs it (the Makefile's UVICORN_OPTIONS, `limit_concurrency` in place of its
+    --limit-concurrency if given); `settings` become environment variables. It is ready (migrated) when
+    this yields. `localhost`: the URL (and BASE_URL) is http://localhost:<port>, as WebAuthn needs (it
+    refuses IP-address origins); the socket is 127.0.0.1's either way."""
     port = free_port()
     if localhost:
         settings = {"base_url": f"http://localhost:{port}", **settings}
@@ -137,7 +142,7 @@ def running_server(tmp_path, *, localhost=False, **settings):
     log = tmp_path / f"server-{port}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), *uvicorn_options()],
+            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port), *uvicorn_options(limit_concurrency)],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     url = Server(f"http://{'localhost' if localhost else '127.0.0.1'}:{port}")

@@ -64,3 +64,22 @@ async def test_a_form_trickled_in_slowly_is_a_408_and_its_connection_is_closed(t
         assert time.perf_counter() - started < 5
         sender.cancel()
         writer.close()
+
+
+async def test_past_the_concurrency_limit_uvicorn_answers_503_and_serves_again_once_connections_close(tmp_path):
+    # The Makefile's --limit-concurrency 512, made 4 here: connections are counted from when uvicorn accepts them,
+    # so idle ones (a client that never sends its request, as a slow one would not) fill it.
+    with running_server(tmp_path, limit_concurrency=4) as server:
+        idle = [await connect(server) for _ in range(4)]
+        async with httpx.AsyncClient(base_url=server, timeout=10) as client:
+            deadline = time.monotonic() + 10  # until uvicorn has taken the connections in: a wait, not a measurement
+            while (response := await client.get("/healthz", headers={"Connection": "close"})).status_code != 503:
+                assert time.monotonic() < deadline, "the idle connections never counted against --limit-concurrency"
+                await asyncio.sleep(0.1)
+            assert response.text == "Service Unavailable"  # uvicorn's own answer: the app never ran
+            for _, writer in idle:
+                writer.close()
+            deadline = time.monotonic() + 10
+            while (response := await client.get("/healthz", headers={"Connection": "close"})).status_code != 200:
+                assert time.monotonic() < deadline, f"still {response.status_code} after the idle connections closed"
+                await asyncio.sleep(0.1)
