@@ -1,8 +1,8 @@
 """Passkeys (WebAuthn, py_webauthn): adding one in settings, logging in with one, and the challenges in between.
 
-A ceremony has two requests. The first (`registration_options`, `login_options`) makes a
-challenge, stores it for this browser and purpose, and returns the options as JSON for
-@simplewebauthn/browser (static/passkeys.js). The second (`add_passkey`, `log_in`) uses the
+A ceremony has two requests. The first (`registration_options`, `login_options`, `confirm_options`)
+makes a challenge, stores it for this browser and purpose, and returns the options as JSON for
+@simplewebauthn/browser (static/passkeys.js). The second (`add_passkey`, `log_in`, `confirm`) uses the
 challenge up in the `DELETE ... RETURNING` that checks it (single use, `WEBAUTHN_CHALLENGE_SECONDS`,
 this browser only: the row is keyed by a hash of the browser's session token) before anything
 in the response is believed, then lets py_webauthn verify the signed data against BASE_URL's
@@ -40,7 +40,7 @@ from hxauth.faults import is_unique_violation
 from hxauth.sessions import device
 
 SITE_NAME = mail.SITE_NAME
-REGISTER, LOGIN = "register", "login"
+REGISTER, LOGIN, CONFIRM = "register", "login", "confirm"
 NAME_MAX_LENGTH = 64
 HANDLE_BYTES = 32
 CREDENTIAL_MAX_LENGTH = 16 * 1024  # a real response is 1-2 KB; FormGuard's 64 KiB body bounds it anyway
@@ -48,6 +48,7 @@ CREDENTIAL_MAX_LENGTH = 16 * 1024  # a real response is 1-2 KB; FormGuard's 64 K
 # anyone has an account, and a clone should not learn which check caught it.
 LOGIN_FAILED = "That passkey did not log you in. Try again, or log in with your password."
 CHALLENGE_GONE = "That took too long, or this page is out of date. Try again."
+NOT_CONFIRMED = "That passkey did not confirm that it is you. Try again, or enter your password."
 
 
 class PasskeyRefused(Exception):
@@ -118,8 +119,8 @@ async def _save_challenge(state, purpose: str, browser_token: str, challenge: by
 async def _use_challenge(state, purpose: str, browser_token: str, user_id: int | None = None) -> bytes:
     """This browser's live challenge for `purpose`, deleted as it is read; PasskeyRefused if there is none."""
     values = {"browser_hash": _browser_hash(browser_token), "now": int(time.time())}
-    if purpose == REGISTER:
-        row = await state.db.fetch_one(state.queries.consume_register_challenge, {**values, "user_id": user_id})
+    if purpose in (REGISTER, CONFIRM):
+        row = await state.db.fetch_one(state.queries.consume_user_challenge, {**values, "purpose": purpose, "user_id": user_id})
     else:
         row = await state.db.fetch_one(state.queries.consume_login_challenge, values)
     if row is None:
@@ -146,6 +147,11 @@ def _transports(text: str) -> list[AuthenticatorTransport]:
     return [AuthenticatorTransport(value) for value in text.split(",") if value in known]
 
 
+def _descriptors(rows) -> list[PublicKeyCredentialDescriptor]:
+    """The user's passkeys as WebAuthn names them in options (to exclude, or to allow)."""
+    return [PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(row["credential_id"]), transports=_transports(row["transports"])) for row in rows]
+
+
 async def registration_options(state, user: User, *, browser_token: str, client: str) -> str:
     """The options (JSON) for adding a passkey: discoverable, user verification preferred, none of the user's
     own passkeys again. Raises TooManyAttempts past the client's limit on challenges."""
@@ -162,10 +168,7 @@ async def registration_options(state, user: User, *, browser_token: str, client:
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.PREFERRED
         ),
-        exclude_credentials=[
-            PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(row["credential_id"]), transports=_transports(row["transports"]))
-            for row in rows
-        ],
+        exclude_credentials=_descriptors(rows),
     )
     await _save_challenge(state, REGISTER, browser_token, options.challenge, user.id)
     return webauthn.options_to_json(options)
@@ -235,29 +238,44 @@ async def login_options(state, *, browser_token: str, client: str) -> str:
     return webauthn.options_to_json(options)
 
 
-async def log_in(state, credential: str, *, browser_token: str, client: str) -> tuple[User, bool]:
-    """The user whose passkey signed this browser's login challenge, and whether the authenticator verified the
-    user (not just a touch); the passkey's count and last use are saved.
+async def confirm_options(state, user: User, *, browser_token: str, client: str) -> str:
+    """The options (JSON) for confirming a change with one of the user's own passkeys, in place of the password.
+    Raises TooManyAttempts past the client's limit on challenges."""
+    await _limit_challenges(state, client)
+    rp_id, _ = relying_party(state.settings)
+    rows = await state.db.fetch_all(state.queries.list_user_passkeys, {"user_id": user.id})
+    options = webauthn.generate_authentication_options(
+        rp_id=rp_id, timeout=state.settings.webauthn_challenge_seconds * 1000,
+        allow_credentials=_descriptors(rows), user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    await _save_challenge(state, CONFIRM, browser_token, options.challenge, user.id)
+    return webauthn.options_to_json(options)
 
-    Each try counts towards the client's limit first (rate_limits.passkey_login_limits: TooManyAttempts past it),
-    and is taken back if it succeeds. PasskeyRefused for everything else that goes wrong."""
-    limits = rate_limits.passkey_login_limits(state.settings, client)
-    counted = await rate_limits.attempt(state.db, state.queries, limits)
+
+async def _count_try(state, client: str) -> rate_limits.Attempt:
+    """A passkey try counts towards the client's limit first (TooManyAttempts past it); forgotten if it succeeds."""
+    counted = await rate_limits.attempt(state.db, state.queries, rate_limits.passkey_login_limits(state.settings, client))
     if counted.retry_after:
         raise rate_limits.TooManyAttempts(counted.retry_after)
-    challenge = await _use_challenge(state, LOGIN, browser_token)
+    return counted
+
+
+async def _signed_by_a_passkey(state, credential: str, challenge: bytes, refusal: str):
+    """The passkey row (with its user) that signed `challenge`, and whether the user was verified; its count and
+    last use are saved. PasskeyRefused(refusal) for an unreadable answer, an unknown passkey, a bad signature,
+    another origin, and a counter that did not grow (a clone)."""
     if len(credential) > CREDENTIAL_MAX_LENGTH:
-        raise PasskeyRefused(LOGIN_FAILED, "response too large")
+        raise PasskeyRefused(refusal, "response too large")
     try:
         parsed = parse_authentication_credential_json(credential)
     except Exception as error:
-        raise PasskeyRefused(LOGIN_FAILED, _reason(error)) from None
+        raise PasskeyRefused(refusal, _reason(error)) from None
     row = await state.db.fetch_one(state.queries.get_passkey_by_credential_id, {"credential_id": parsed.id})
     if row is None:
-        raise PasskeyRefused(LOGIN_FAILED, "unknown credential")
+        raise PasskeyRefused(refusal, "unknown credential")
     handle = parsed.response.user_handle
     if handle is not None and bytes_to_base64url(handle) != row["webauthn_handle"]:
-        raise PasskeyRefused(LOGIN_FAILED, "user handle is not the credential's user's")
+        raise PasskeyRefused(refusal, "user handle is not the credential's user's")
     rp_id, origin = relying_party(state.settings)
     try:
         verified = webauthn.verify_authentication_response(
@@ -265,12 +283,32 @@ async def log_in(state, credential: str, *, browser_token: str, client: str) -> 
             credential_public_key=webauthn.base64url_to_bytes(row["public_key"]), credential_current_sign_count=row["sign_count"],
         )
     except Exception as error:  # a bad signature, another origin, and a counter that did not grow (a clone)
-        raise PasskeyRefused(LOGIN_FAILED, _reason(error)) from None
+        raise PasskeyRefused(refusal, _reason(error)) from None
     use = {"id": row["passkey_id"], "sign_count": verified.new_sign_count, "old_sign_count": row["sign_count"], "now": int(time.time())}
     if not await state.db.execute(state.queries.update_passkey_use, use):
-        raise PasskeyRefused(LOGIN_FAILED, "passkey used at the same moment elsewhere, or removed")
+        raise PasskeyRefused(refusal, "passkey used at the same moment elsewhere, or removed")
+    return row, verified.user_verified
+
+
+async def log_in(state, credential: str, *, browser_token: str, client: str) -> tuple[User, bool]:
+    """The user whose passkey signed this browser's login challenge, and whether the authenticator verified the
+    user (not just a touch). Counted per client (rate_limits.passkey_login_limits); PasskeyRefused else."""
+    counted = await _count_try(state, client)
+    challenge = await _use_challenge(state, LOGIN, browser_token)
+    row, user_verified = await _signed_by_a_passkey(state, credential, challenge, LOGIN_FAILED)
     await rate_limits.forget(state.db, state.queries, counted.hit_ids)
-    return User.from_row(row), verified.user_verified
+    return User.from_row(row), user_verified
+
+
+async def confirm(state, user: User, credential: str, *, browser_token: str, client: str) -> None:
+    """Check that one of `user`'s own passkeys signed this browser's confirmation challenge (in place of the
+    password, e.g. to remove a passkey). Counted like a login try; PasskeyRefused if it did not."""
+    counted = await _count_try(state, client)
+    challenge = await _use_challenge(state, CONFIRM, browser_token, user.id)
+    row, _ = await _signed_by_a_passkey(state, credential, challenge, NOT_CONFIRMED)
+    if row["id"] != user.id:
+        raise PasskeyRefused(NOT_CONFIRMED, "another user's passkey")
+    await rate_limits.forget(state.db, state.queries, counted.hit_ids)
 
 
 async def list_passkeys(state, user_id: int) -> list[Passkey]:

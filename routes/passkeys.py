@@ -68,19 +68,26 @@ async def log_in_with_passkey(request):
     return await finish_login(request, user, next_url=next_url, persistent=remember, method="passkey")
 
 
-async def registration_options(request):
-    """The options for adding a passkey to the logged-in user's account."""
+async def _user_options(request, make_options):
+    """The options of a ceremony for the logged-in user (adding a passkey, confirming with one)."""
     if not request.user.is_authenticated:
-        return _json('{"error": "Log in again to add a passkey."}', 401)
-    state = request.app.state
+        return _json('{"error": "Your session ended. Log in again."}', 401)
     try:
-        options = await passkeys.registration_options(
-            state, request.user, browser_token=session_token(request), client=client_address(request)
-        )
+        options = await make_options(request.app.state, request.user, browser_token=session_token(request), client=client_address(request))
     except TooManyAttempts as limited:
         audit.record(request, "passkey.challenges_limited", user_id=request.user.id, retry_after=limited.retry_after)
         return _too_many(limited)
     return _json(options)
+
+
+async def registration_options(request):
+    """The options for adding a passkey to the logged-in user's account."""
+    return await _user_options(request, passkeys.registration_options)
+
+
+async def confirm_options(request):
+    """The options for confirming a change with one of the user's passkeys (instead of the password)."""
+    return await _user_options(request, passkeys.confirm_options)
 
 
 def _add_refused(request, message: str, status_code: int = 422):
@@ -120,18 +127,42 @@ async def rename_passkey(request):
     return await settings.done(request, "passkey_renamed")
 
 
+async def _refuse_passkey(request, credential: str, passkey: int, focus: str):
+    """None if one of the user's own passkeys signed `credential` (in place of the password); else the section
+    with why (422), or 429 past the client's passkey limit."""
+    user = request.user
+    try:
+        await passkeys.confirm(request.app.state, user, credential, browser_token=session_token(request), client=client_address(request))
+    except TooManyAttempts as locked:
+        audit.record(request, "passkey.confirm_locked", user_id=user.id, retry_after=locked.retry_after)
+        minutes = (locked.retry_after + 59) // 60
+        status_code, headers = 429, {"Retry-After": str(locked.retry_after)}
+        message = f"Too many failed passkey tries. Try again in {minutes} minute{'s' if minutes != 1 else ''}, or enter your password."
+    except PasskeyRefused as refused:
+        audit.record(request, "passkey.confirm_failure", user_id=user.id, reason=refused.reason)
+        status_code, headers, message = 422, None, refused.message
+    else:
+        return None
+    errors = {SECTION: {"passkey": passkey, "current_password": message}}
+    return await settings.render_section(request, SECTION, status_code=status_code, headers=headers, errors=errors, focus=focus)
+
+
 @settings.logged_in
 async def remove_passkey(request):
-    """Remove one of the user's passkeys; it needs the current password (a wrong one is a login attempt)."""
+    """Remove one of the user's passkeys; it needs the current password (a wrong one is a login attempt), or a
+    passkey of theirs (static/passkeys.js puts its signed answer in `credential`)."""
     state, user, form = request.app.state, request.user, posted_form(request)
     passkey = passkeys.passkey_id(form.get("passkey_id", ""))
     if passkey is None:
         return await settings.done(request, "passkey_gone")
     focus = f"passkey-{passkey}-current-password"
-    if not form.get("current_password"):
-        errors = {SECTION: {"passkey": passkey, "current_password": "Enter your current password."}}
+    if form.get("credential"):
+        if refused := await _refuse_passkey(request, form["credential"], passkey, focus):
+            return refused
+    elif not form.get("current_password"):
+        errors = {SECTION: {"passkey": passkey, "current_password": "Enter your current password, or confirm with a passkey."}}
         return await settings.render_section(request, SECTION, status_code=422, errors=errors, focus=focus)
-    if refused := await settings.refuse_password(request, SECTION, form["current_password"], focus=focus, errors={"passkey": passkey}):
+    elif refused := await settings.refuse_password(request, SECTION, form["current_password"], focus=focus, errors={"passkey": passkey}):
         return refused
     name = await passkeys.remove_passkey(state, user, passkey)
     if name is None:
@@ -145,6 +176,7 @@ routes = [
     Route("/accounts/login/passkey", log_in_with_passkey, methods=["POST"]),
     Route(settings.PAGE + "/passkeys/options", registration_options, methods=["POST"]),
     Route(settings.PAGE + "/passkeys/add", add_passkey, methods=["POST"]),
+    Route(settings.PAGE + "/passkeys/confirm-options", confirm_options, methods=["POST"]),
     Route(settings.PAGE + "/passkeys/rename", rename_passkey, methods=["POST"]),
     Route(settings.PAGE + "/passkeys/remove", remove_passkey, methods=["POST"]),
 ]

@@ -1,11 +1,14 @@
 // Passkeys, with @simplewebauthn/browser (served from node_modules by app.py).
 //
-// A passkey form (the login page's "Log in with a passkey", Settings' "Add a passkey") is
-// an ordinary form with a hidden `credential` field, hidden until this module finds that the
-// browser has WebAuthn. Submitting it first runs the ceremony: a form-encoded POST (with the
-// CSRF token, like every post) to the form's options address returns the options as JSON,
-// the browser asks the authenticator, and its answer goes into `credential`; then the form is
-// submitted again, and htmx posts it and swaps in the answer like any other form's.
+// A passkey form is an ordinary form with a hidden `credential` field and two attributes:
+// `data-passkey` (what the ceremony is: "login", "register", or "confirm", a passkey in place
+// of the password) and `data-passkey-options` (where its options come from). The login and
+// add forms stay hidden, and a confirm form's passkey button too, until this module finds that
+// the browser has WebAuthn. Submitting such a form (a confirm form: with its passkey button)
+// first runs the ceremony: a form-encoded POST (with the CSRF token, like every post) to the
+// options address returns the options as JSON, the browser asks the authenticator, and its
+// answer goes into `credential`; then the form is submitted again, and htmx posts it and swaps
+// in the answer like any other form's.
 //
 // On the login page the email field (autocomplete="username webauthn") also offers the
 // browser's passkeys (conditional mediation), when the browser can do that.
@@ -20,12 +23,7 @@ import {
   startRegistration,
 } from "/static/simplewebauthn/index.js";
 
-const LOGIN_FORM = "passkey-login-form";
-const ADD_FORM = "passkey-add-form";
-const OPTIONS = {
-  [LOGIN_FORM]: "/accounts/login/passkey/options",
-  [ADD_FORM]: "/accounts/settings/passkeys/options",
-};
+const FORMS = "form[data-passkey]";
 const supported = browserSupportsWebAuthn();
 let autofillPending = false; // a conditional request is waiting for the user to pick a passkey in the autofill
 let buttonBusy = false; // the user started a ceremony with a button; the autofill must not cancel it
@@ -39,11 +37,15 @@ function say(form, message) {
   if (status) status.textContent = message;
 }
 
+function loginForm() {
+  return document.querySelector('form[data-passkey="login"]');
+}
+
 class Refused extends Error {}
 
 async function options(form) {
   const token = field(form, "csrf_token").value;
-  const response = await fetch(OPTIONS[form.id], {
+  const response = await fetch(form.dataset.passkeyOptions, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token },
     body: new URLSearchParams({ csrf_token: token }),
@@ -57,7 +59,7 @@ async function options(form) {
 // The browser's answer into the form, then the form's own submission (htmx's, or a plain post).
 function send(form, answer) {
   field(form, "credential").value = JSON.stringify(answer);
-  if (form.id === LOGIN_FORM) field(form, "remember").value = document.getElementById("remember")?.checked ? "yes" : "";
+  if (form.dataset.passkey === "login") field(form, "remember").value = document.getElementById("remember")?.checked ? "yes" : "";
   form.requestSubmit();
 }
 
@@ -70,7 +72,7 @@ function problem(error) {
 
 async function ceremony(form) {
   const optionsJSON = await options(form);
-  return form.id === LOGIN_FORM ? startAuthentication({ optionsJSON }) : startRegistration({ optionsJSON });
+  return form.dataset.passkey === "register" ? startRegistration({ optionsJSON }) : startAuthentication({ optionsJSON });
 }
 
 // A click on a passkey button (a submission without an answer yet): the ceremony first.
@@ -78,7 +80,8 @@ document.addEventListener(
   "submit",
   async (event) => {
     const form = event.target;
-    if (!(form.id in OPTIONS) || field(form, "credential").value) return; // an answer: htmx posts it
+    if (!form.matches(FORMS) || field(form, "credential").value) return; // an answer: htmx posts it
+    if (form.dataset.passkey === "confirm" && !event.submitter?.classList.contains("passkey-confirm")) return; // the password
     event.preventDefault();
     event.stopImmediatePropagation();
     if (buttonBusy) return;
@@ -98,7 +101,7 @@ document.addEventListener(
 
 // The email field's autofill offers passkeys: a login that waits, without a prompt, for the user to pick one.
 async function startAutofill() {
-  const form = document.getElementById(LOGIN_FORM);
+  const form = loginForm();
   if (!form || autofillPending || buttonBusy || !(await browserSupportsWebAuthnAutofill())) return;
   autofillPending = true;
   try {
@@ -116,10 +119,11 @@ async function startAutofill() {
 function enhance() {
   forgetAnswers();
   if (supported) {
-    for (const id of Object.keys(OPTIONS)) document.getElementById(id)?.removeAttribute("hidden");
+    for (const form of document.querySelectorAll(FORMS)) form.removeAttribute("hidden");
+    for (const button of document.querySelectorAll("button.passkey-confirm")) button.hidden = false;
     for (const note of document.querySelectorAll(".passkey-unsupported")) note.hidden = true;
   }
-  if (document.getElementById(LOGIN_FORM)) {
+  if (loginForm()) {
     if (supported) startAutofill();
   } else if (autofillPending) {
     WebAuthnAbortService.cancelCeremony();
@@ -128,10 +132,7 @@ function enhance() {
 
 // An answer is for one post: a refused one must not go again with the next click (the login's form stays in place).
 function forgetAnswers() {
-  for (const id of Object.keys(OPTIONS)) {
-    const form = document.getElementById(id);
-    if (form) field(form, "credential").value = "";
-  }
+  for (const form of document.querySelectorAll(FORMS)) field(form, "credential").value = "";
 }
 
 document.addEventListener("htmx:after:request", forgetAnswers);

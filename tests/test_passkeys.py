@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import HX, PASSWORD, count, create_user, csrf_token, log_in, make_client, messages_to, submit, text_of
-from softauthn import SoftPasskey
+from softauthn import SoftPasskey, b64url
 from test_two_factor import code_at, turn_on
 
 PAGE = "/accounts/settings"
@@ -237,7 +237,7 @@ async def test_rename_and_remove_with_the_password(app, ann_with_passkey, logged
     renamed = await submit(logged_in, PAGE, {"passkey_id": passkey_id, "name": "Work laptop"}, action=PAGE + "/passkeys/rename")
     assert renamed.status_code == 303 and "<strong>Work laptop</strong>" in (await logged_in.get(PAGE)).text
     missing = await submit(logged_in, PAGE, {"passkey_id": passkey_id, "current_password": ""}, action=PAGE + "/passkeys/remove", headers=HX)
-    assert missing.status_code == 422 and "Enter your current password." in missing.text
+    assert missing.status_code == 422 and "Enter your current password, or confirm with a passkey." in missing.text
     wrong = await submit(logged_in, PAGE, {"passkey_id": passkey_id, "current_password": "not it"}, action=PAGE + "/passkeys/remove")
     assert wrong.status_code == 422 and await count(app, "SELECT count(*) FROM passkeys") == 1
     removed = await submit(logged_in, PAGE, {"passkey_id": passkey_id, "current_password": PASSWORD}, action=PAGE + "/passkeys/remove")
@@ -264,13 +264,15 @@ async def test_deleting_the_account_deletes_its_passkeys(app, ann_with_passkey, 
     assert await count(app, "SELECT count(*) FROM passkeys") == 0
 
 
-async def test_anonymous_visitors_cannot_start_a_registration(app, client):
-    response = await client.post(PAGE + "/passkeys/options", data={"csrf_token": await csrf_token(client)})
+@pytest.mark.parametrize("path", [PAGE + "/passkeys/options", PAGE + "/passkeys/confirm-options"])
+async def test_anonymous_visitors_cannot_start_a_registration_or_a_confirmation(app, client, path):
+    response = await client.post(path, data={"csrf_token": await csrf_token(client)})
     assert response.status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/accounts/login/passkey/options", "/accounts/login/passkey", PAGE + "/passkeys/options",
-                                  PAGE + "/passkeys/add", PAGE + "/passkeys/rename", PAGE + "/passkeys/remove"])
+                                  PAGE + "/passkeys/add", PAGE + "/passkeys/rename", PAGE + "/passkeys/remove",
+                                  PAGE + "/passkeys/confirm-options"])
 async def test_every_passkey_post_needs_the_csrf_token(app, logged_in, path):
     assert (await logged_in.post(path, data={"credential": "{}"})).status_code == 403
 
@@ -311,3 +313,39 @@ async def test_the_passkey_messages_arrive_over_smtp(make_app, smtp_server):
     for subject in ["A passkey was added to your hxauth account", "A passkey was removed from your hxauth account"]:
         message = await smtp_server.next_message(to="ann@example.com", subject=subject)
         assert listed["name"] in text_of(message) and "/accounts/settings" in text_of(message)
+
+
+async def confirm_options(client) -> dict:
+    response = await client.post(PAGE + "/passkeys/confirm-options", data={"csrf_token": await csrf_token(client, PAGE)})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def remove_with(client, passkey: SoftPasskey, options: dict):
+    [passkey_id] = re.findall(r'name="passkey_id" value="(\d+)"', (await client.get(PAGE)).text)[:1]
+    form = {"passkey_id": passkey_id, "credential": passkey.get(options)}
+    return await submit(client, PAGE, form, action=PAGE + "/passkeys/remove", headers=HX)
+
+
+async def test_a_passkey_of_ones_own_confirms_a_removal_in_place_of_the_password(app, ann_with_passkey, logged_in, caplog):
+    caplog.set_level(logging.INFO, logger="hxauth.audit")
+    options = await confirm_options(logged_in)
+    assert [allowed["id"] for allowed in options["allowCredentials"]] == [b64url(ann_with_passkey.credential_id)]
+    response = await remove_with(logged_in, ann_with_passkey, options)
+    assert response.status_code == 200 and "That passkey is removed." in response.text
+    assert await count(app, "SELECT count(*) FROM passkeys") == 0
+    assert [m["subject"] for m in await messages_to(app, "ann@example.com")][-1] == "A passkey was removed from your hxauth account"
+
+
+async def test_another_users_passkey_or_another_ceremonys_challenge_confirms_nothing(app, ann_with_passkey, logged_in):
+    await create_user(app, name="Bob", email="bob@example.com")
+    async with make_client(app) as bob:
+        assert (await log_in(bob, email="bob@example.com")).status_code == 303
+        bobs_passkey, response = await add_passkey(bob)
+        assert response.status_code == 303
+    refused = await remove_with(logged_in, bobs_passkey, await confirm_options(logged_in))
+    assert refused.status_code == 422 and "That passkey did not confirm that it is you." in refused.text
+    # A login challenge is not a confirmation's, and a used confirmation challenge is gone.
+    stale = await remove_with(logged_in, ann_with_passkey, await login_options(logged_in, page=PAGE))
+    assert stale.status_code == 422 and CHALLENGE_GONE in stale.text
+    assert await count(app, "SELECT count(*) FROM passkeys") == 2

@@ -26,10 +26,10 @@ CREATE UNIQUE INDEX passkeys_credential_id ON passkeys (credential_id);
 CREATE INDEX passkeys_user_id ON passkeys (user_id);
 
 -- A challenge, stored until it is used (the DELETE ... RETURNING that checks it) or expires: one per browser
--- (browser_hash: a SHA-256 of the browser's session token) and purpose; user_id for a registration.
+-- (browser_hash: a SHA-256 of the browser's session token) and purpose; user_id for a registration or a confirmation (a passkey in place of the password).
 CREATE TABLE passkey_challenges (
     browser_hash TEXT NOT NULL,
-    purpose TEXT NOT NULL CHECK (purpose IN ('register', 'login')),
+    purpose TEXT NOT NULL CHECK (purpose IN ('register', 'login', 'confirm')),
     user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
     challenge TEXT NOT NULL,
     created_at BIGINT NOT NULL,

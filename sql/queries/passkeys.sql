@@ -19,10 +19,10 @@ DELETE FROM passkey_challenges
 WHERE browser_hash = :browser_hash AND purpose = 'login' AND expires_at > :now
 RETURNING challenge;
 
--- name: consume_register_challenge
--- Deletes this browser's live registration challenge for this user; returns the challenge.
+-- name: consume_user_challenge
+-- Deletes this browser's live challenge for :purpose ('register' or 'confirm') and this user; returns the challenge.
 DELETE FROM passkey_challenges
-WHERE browser_hash = :browser_hash AND purpose = 'register' AND user_id = :user_id AND expires_at > :now
+WHERE browser_hash = :browser_hash AND purpose = :purpose AND user_id = :user_id AND expires_at > :now
 RETURNING challenge;
 
 -- name: delete_expired_passkey_challenges
