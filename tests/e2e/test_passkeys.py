@@ -8,7 +8,9 @@ passkey (a person would pick it from the email field's suggestions); a browser w
 made by hiding `PublicKeyCredential.isConditionalMediationAvailable`, and there the button is the way."""
 
 import re
+import time
 
+import pyotp
 import pytest
 
 from conftest import running_server  # tests/conftest.py
@@ -140,3 +142,32 @@ async def test_no_serious_axe_violation_on_the_passkey_states(new_context, serve
     await axe.check("login, passkey refused")
 
     axe.assert_clean()
+
+
+async def test_with_two_factor_authentication_on_a_passkey_is_both_factors(new_context, server):
+    """The issue's whole story: TOTP on by scanning (the key read off the page), then a passkey, which alone logs in."""
+    create_user(server)
+    context = await new_context()
+    await context.add_init_script(NO_AUTOFILL)
+    page = await context.new_page()
+    await virtual_authenticator(page)
+    await page.goto("/accounts/login")
+    await log_in(page)
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
+    await page.goto("/accounts/settings")
+    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
+    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    await page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).at(time.time()))
+    await page.get_by_role("button", name="Check the code and turn on").click()
+    await page.get_by_role("link", name="I have saved them").click()
+    section = page.locator("#passkeys-section")
+    await section.get_by_role("button", name="Add a passkey").click()
+    await expect(section.get_by_role("status").first).to_have_text("Your passkey is added. You can log in with it now.")
+
+    await log_out(page)
+    await page.goto("/accounts/login")
+    await log_in(page)  # the password alone: the code step
+    await expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    await page.goto("/accounts/login")
+    await page.get_by_role("button", name="Log in with a passkey").click()  # the passkey alone: logged in
+    await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
