@@ -5,7 +5,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from conftest import HX, PASSWORD, create_user, csrf_token, make_client, post_forms
+from conftest import HX, PASSWORD, create_user, csrf_token, log_in, make_client, post_forms
 from hxauth import accounts
 from hxauth.passwords import MAX_LENGTH, normalize
 
@@ -20,7 +20,7 @@ async def app(make_app):
     """No rate limit gets in the way of 150 examples; passwords of 8 are enough to be accepted."""
     return await make_app(
         password_min_length=8, signup_limit=10**6, login_account_limit=10**6, login_client_limit=10**6,
-        reset_email_limit=10**6, reset_client_limit=10**6,
+        reset_email_limit=10**6, reset_client_limit=10**6, passkey_failure_limit=10**6, passkey_challenge_limit=10**6,
     )
 
 
@@ -115,3 +115,34 @@ async def test_login_with_any_next_goes_to_a_path_on_this_site_and_is_never_a_5x
             assert response.status_code == (200 if htmx else 303)
             target = response.headers["hx-location" if htmx else "location"]
             assert is_a_path_on_this_site(target)
+
+
+@EXAMPLES
+@given(credential=st.one_of(field_text, st.just("{}"), st.just('{"id": "x", "response": {}}')), next_url=field_text)
+async def test_a_passkey_login_with_any_answer_is_a_422_never_a_5xx(app, client, token, credential, next_url):
+    await client.post("/accounts/login/passkey/options", data={"csrf_token": token})  # a live challenge, used up by each try
+    response = await client.post("/accounts/login/passkey", data={"csrf_token": token, "credential": credential, "next": next_url})
+    assert response.status_code == 422
+
+
+@pytest.fixture
+async def ann_with_totp(make_app):
+    """Ann with TOTP on, logged out; no limit gets in the way of the examples."""
+    from test_two_factor import turn_on_fresh
+
+    app = await make_app(two_factor_account_limit=10**6, two_factor_client_limit=10**6, login_account_limit=10**6, login_client_limit=10**6)
+    await create_user(app)
+    async with make_client(app) as client:
+        await turn_on_fresh(app, client)
+        yield client
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(code=field_text)
+async def test_any_text_as_the_second_factor_code_is_a_422_never_a_5xx(ann_with_totp, code):
+    """A half-done login (password right) and any text as its code: 422, and no session."""
+    assert (await log_in(ann_with_totp)).status_code == 303
+    form = {"csrf_token": await csrf_token(ann_with_totp, "/accounts/login/code"), "code": code}
+    response = await ann_with_totp.post("/accounts/login/code", data=form)
+    assert response.status_code == 422
+    assert "Hi Ann!" not in (await ann_with_totp.get("/")).text

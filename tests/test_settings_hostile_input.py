@@ -16,6 +16,12 @@ FORMS = {
     "password": ["current_password", "new_password"],
     "sessions/end": ["session_id"],
     "delete": ["current_password", "confirm"],
+    "two-factor/enable": ["code"],
+    "two-factor/recovery-codes": ["current_password"],
+    "two-factor/disable": ["current_password", "code"],
+    "passkeys/add": ["credential"],
+    "passkeys/rename": ["passkey_id", "name"],
+    "passkeys/remove": ["passkey_id", "current_password", "credential"],
 }
 
 
