@@ -18,7 +18,8 @@ def record(request, event: str, **fields) -> None:
 
 
 def record_lockouts(request, locked, **fields) -> None:
-    """`login.account_locked` / `login.device_locked` when a refused login (rate_limits.TooManyAttempts) starts a
-    lock-out, once a window: an operator sees an account guessed at from many addresses, or a device cookie failing."""
+    """`login.account_locked` / `login.device_locked` / `login.codes_locked` when a refused login
+    (rate_limits.TooManyAttempts) starts a lock-out, once a window: an operator sees an account guessed at from
+    many addresses, a device cookie failing, or codes guessed by someone who has the password."""
     for lockout in locked.lockouts:
         record(request, f"login.{lockout}_locked", retry_after=locked.retry_after, **fields)

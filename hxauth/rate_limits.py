@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 class TooManyAttempts(Exception):
     """A limit refused the attempt; `retry_after` seconds from now one more is allowed. `lockouts`: what this
-    refusal is the first to lock out in its window ("account", "device"; see Limit.lockout), for the audit log."""
+    refusal is the first to lock out in its window ("account", "device", "codes"; see Limit.lockout), for the audit log."""
 
     def __init__(self, retry_after: int, lockouts: tuple[str, ...] = ()):
         super().__init__(f"try again in {retry_after} s")
@@ -84,7 +84,7 @@ def two_factor_limits(settings, user_id: int, client: str) -> list[Limit]:
     """Wrong second-factor codes per account, from any client (whoever tries one knows the password: a million
     codes must not be theirs to try), and per client."""
     return [
-        Limit(_bucket("two-factor", str(user_id)), settings.two_factor_account_limit, settings.two_factor_account_window),
+        Limit(_bucket("two-factor", str(user_id)), settings.two_factor_account_limit, settings.two_factor_account_window, "codes"),
         Limit(_bucket("two-factor-client", client), settings.two_factor_client_limit, settings.two_factor_client_window),
     ]
 def passkey_login_limits(settings, client: str) -> list[Limit]:

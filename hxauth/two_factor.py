@@ -275,18 +275,28 @@ async def _accept_code(state, user: User, code: str) -> str | None:
     return None
 
 
-async def _count_attempt(state, user_id: int, client: str) -> rate_limits.Attempt:
-    """Count a code attempt before judging it (rate_limits.attempt); raises TooManyAttempts past the limits."""
-    attempt = await rate_limits.attempt(state.db, state.queries, rate_limits.two_factor_limits(state.settings, user_id, client))
+async def _count_attempt(state, user: User, client: str) -> rate_limits.Attempt:
+    """Count a code attempt before judging it (rate_limits.attempt); raises TooManyAttempts past the limits.
+
+    The first refusal by the account's limit in its window mails the owner: whoever tried those codes knew the
+    password, and the owner should change it."""
+    settings = state.settings
+    attempt = await rate_limits.attempt(state.db, state.queries, rate_limits.two_factor_limits(settings, user.id, client))
     if attempt.retry_after:
-        raise TooManyAttempts(attempt.retry_after)
+        if "codes" in attempt.lockouts:
+            context = {
+                "name": user.name, "tries": settings.two_factor_account_limit, "minutes": (attempt.retry_after + 59) // 60,
+                "link": mail.link(settings, "/accounts/settings"),
+            }
+            await mail.queue(state, to=user.email, template="codes_guessed", context=context, user_id=user.id)
+        raise TooManyAttempts(attempt.retry_after, attempt.lockouts)
     return attempt
 
 
 async def disable(state, user: User, code: str, *, client: str) -> str:
     """Turn TOTP off with a current code or a recovery code (the password is checked before); returns which
     was used. Raises WrongCode, or TooManyAttempts past the code limits. Mails the user."""
-    attempt = await _count_attempt(state, user.id, client)
+    attempt = await _count_attempt(state, user, client)
     async with state.db.transaction():
         method = await _accept_code(state, user, code)
         if method is None:
@@ -334,7 +344,7 @@ async def log_in_with_code(state, token: str, pending: PendingLogin, code: str, 
     Raises TooManyAttempts (past the code limits of the account or the client: counted first), WrongCode, or
     LoginExpired if it ended meanwhile. The pending login and the code are used up together, so neither works twice."""
     user = pending.user
-    attempt = await _count_attempt(state, user.id, client)
+    attempt = await _count_attempt(state, user, client)
     async with state.db.transaction():
         method = await _accept_code(state, user, code)
         if method is None:

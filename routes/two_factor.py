@@ -74,6 +74,7 @@ async def login_with_code(request):
         return _start_again(request, None)
     except TooManyAttempts as limited:
         audit.record(request, "login.code_limited", user_id=user.id, retry_after=limited.retry_after)
+        audit.record_lockouts(request, limited, user_id=user.id)
         message = f"Too many wrong codes. Try again in {_wait(limited.retry_after)}."
         headers = {"Retry-After": str(limited.retry_after)}
         return _code_step(request, status_code=429, headers=headers, error=message, block="form")
@@ -174,6 +175,7 @@ async def disable_two_factor(request):
         method = await two_factor.disable(state, user, code, client=client_address(request))
     except TooManyAttempts as limited:
         audit.record(request, "two_factor.code_limited", user_id=user.id, retry_after=limited.retry_after)
+        audit.record_lockouts(request, limited, user_id=user.id)
         errors = {"off_code": f"Too many wrong codes. Try again in {_wait(limited.retry_after)}."}
         headers = {"Retry-After": str(limited.retry_after)}
         return await _section(request, status_code=429, headers=headers, errors=errors, focus="two-factor-off-code")

@@ -1,6 +1,8 @@
 """TOTP with recovery codes: turning it on and off in Settings, and the login's second step."""
 
 import asyncio
+import json
+import logging
 import re
 import time
 
@@ -145,6 +147,23 @@ async def test_wrong_codes_are_limited_with_retry_after(make_app, user, app):
         response = await submit(client, "/accounts/login/code", {"code": "000000"}, headers=HX)
         assert response.status_code == 429 and int(response.headers["retry-after"]) > 0
         assert "Too many wrong codes" in response.text
+
+
+async def test_the_owner_is_told_once_when_someone_with_the_password_runs_out_of_codes(make_app, caplog):
+    caplog.set_level(logging.INFO, logger="hxauth.audit")
+    limited = await make_app(two_factor_account_limit=2)
+    await create_user(limited)
+    async with make_client(limited) as client:
+        await turn_on_fresh(limited, client)
+        await log_in(client)
+        for _ in range(5):  # 2 wrong codes, then 3 refusals: one lock-out
+            await submit(client, "/accounts/login/code", {"code": "000000"})
+    subjects = [m["subject"] for m in await messages_to(limited, "ann@example.com")]
+    assert subjects.count("Someone who knows your hxauth password is trying codes") == 1
+    [message] = [m for m in await messages_to(limited, "ann@example.com") if "trying codes" in m["subject"]]
+    assert "2 wrong codes in a row" in message["text"] and "/accounts/settings" in message["text"]
+    events = [json.loads(r.getMessage())["event"] for r in caplog.records if r.name == "hxauth.audit"]
+    assert events.count("login.codes_locked") == 1 and events.count("login.code_limited") == 3
 
 
 async def test_the_pending_login_expires_and_is_bound_to_the_browser(make_app, user, app):
