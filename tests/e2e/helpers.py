@@ -112,3 +112,10 @@ async def virtual_authenticator(page):
     }
     added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
     return cdp, added["authenticatorId"]
+
+
+async def start_two_factor(page) -> str:
+    """On Settings, "Turn on" two-factor authentication; the key shown for typing into an app, as a person reads it."""
+    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
+    await expect(page.get_by_role("img", name="QR code that adds your hxauth account to an authenticator app")).to_be_visible()
+    return (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")

@@ -13,7 +13,9 @@ import pytest
 
 from conftest import running_server  # tests/conftest.py
 from e2e.conftest import DESKTOP, MOBILE
-from e2e.helpers import EMAIL, NAME, NO_AUTOFILL, PASSWORD, expect, link_from_mailbox, log_in, sign_up, virtual_authenticator
+from e2e.helpers import (
+    EMAIL, NAME, NO_AUTOFILL, PASSWORD, expect, link_from_mailbox, log_in, sign_up, start_two_factor, virtual_authenticator,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -67,8 +69,7 @@ async def test_screenshots(new_context, size, scheme):
     await page.locator("#password-form").get_by_role("button", name="Change password").click()
     await expect(page.locator("#password-form .form-error")).to_be_visible()
     await shot("settings-errors")
-    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
-    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    secret = await start_two_factor(page)
     await shot("settings-two-factor-scan")
     await page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).at(time.time()))
     await page.get_by_role("button", name="Check the code and turn on").click()

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import running_server  # tests/conftest.py
 from e2e.axe import Axe
-from e2e.helpers import NAME, NO_AUTOFILL, PASSWORD, create_user, expect, log_in, virtual_authenticator
+from e2e.helpers import NAME, NO_AUTOFILL, PASSWORD, create_user, expect, log_in, start_two_factor, virtual_authenticator
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 MADE_HERE = re.compile(r"^Passkey on .*Chrome.* on Linux$")  # the browser and system it was made on
@@ -155,8 +155,7 @@ async def test_with_two_factor_authentication_on_a_passkey_is_both_factors(new_c
     await log_in(page)
     await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
     await page.goto("/accounts/settings")
-    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
-    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    secret = await start_two_factor(page)
     await page.get_by_label("Code from your app").fill(pyotp.TOTP(secret).at(time.time()))
     await page.get_by_role("button", name="Check the code and turn on").click()
     await page.get_by_role("link", name="I have saved them").click()

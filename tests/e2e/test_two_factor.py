@@ -7,7 +7,7 @@ import pyotp
 import pytest
 
 from e2e.axe import Axe
-from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in
+from e2e.helpers import NAME, PASSWORD, create_user, expect, log_in, start_two_factor
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -26,10 +26,7 @@ async def test_turn_on_log_in_with_a_code_and_a_recovery_code_turn_off(new_conte
     await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
     await page.goto("/accounts/settings")
 
-    section = page.locator("#two-factor")
-    await section.get_by_role("button", name="Turn on").click()
-    await expect(page.get_by_role("img", name="QR code that adds your hxauth account to an authenticator app")).to_be_visible()
-    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    secret = await start_two_factor(page)
     totp = pyotp.TOTP(secret)
     await page.get_by_label("Code from your app").fill(totp.at(time.time()))
     await page.get_by_role("button", name="Check the code and turn on").click()
@@ -83,8 +80,7 @@ async def test_no_serious_axe_violation_on_the_two_factor_states(new_context, se
     await log_in(page)
     await expect(page.get_by_role("heading", name=f"Hi {NAME}!")).to_be_visible()
     await page.goto("/accounts/settings")
-    await page.locator("#two-factor").get_by_role("button", name="Turn on").click()
-    secret = (await page.locator("#two-factor-secret").inner_text()).replace(" ", "")
+    secret = await start_two_factor(page)
     await axe.check("two-factor: scan the QR code")
     await page.get_by_label("Code from your app").fill("000000")
     await page.get_by_role("button", name="Check the code and turn on").click()
