@@ -6,6 +6,7 @@ import httpx
 
 from app import create_app
 from conftest import CSRF_FIELD, PASSWORD, create_user, csrf_token, database_url, log_in, make_client, make_settings, running_server
+from hxauth import rate_limits
 from hxauth.database import open_database
 
 
@@ -53,6 +54,18 @@ async def test_refused_signups_do_not_count_either(tmp_path):
             statuses.append((await client.post("/accounts/signup", data=data)).status_code)
         assert statuses == [303, 429, 429]
         assert await app.state.db.fetch_val("SELECT count(*) FROM rate_limit_hits") == 1
+
+
+async def test_taking_back_a_hit_that_is_gone_already_takes_back_no_other(app):
+    """A successful login clears its bucket, hits of concurrent attempts included, which each take their own back
+    by id later: that id must not belong to another attempt's hit since (SQLite reused rowids before 0011)."""
+    state = app.state
+    guess = await rate_limits.attempt(state.db, state.queries, [rate_limits.Limit("login:owner", 5, 60)])
+    await rate_limits.clear(state.db, state.queries, rate_limits.Limit("login:owner", 5, 60))
+    other = await rate_limits.attempt(state.db, state.queries, [rate_limits.Limit("email-change:1", 5, 60)])
+    await rate_limits.forget(state.db, state.queries, guess.hit_ids)
+    assert other.hit_ids != guess.hit_ids
+    assert await state.db.fetch_val("SELECT count(*) FROM rate_limit_hits WHERE bucket = 'email-change:1'") == 1
 
 
 async def _posts_at_once(server, path, forms):
