@@ -113,3 +113,26 @@ async def test_10_concurrent_signups_from_one_address_make_at_most_the_limit_of_
         assert statuses.count(303) <= 3
         async with open_database(database_url(tmp_path)) as db:
             assert await db.fetch_val("SELECT count(*) FROM users") == statuses.count(303)
+
+
+async def test_migration_0011_keeps_the_hits_counted_before_it(tmp_path):
+    """SQLite's table is made anew (PostgreSQL's is left as it is): the hits of a live database stay, ids and all."""
+    import shutil
+
+    from hxauth.migrations import MIGRATIONS, migrate
+
+    before = tmp_path / "before-0011"
+    before.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if path.name < "0011":
+            shutil.copy(path, before / path.name)
+    async with open_database(database_url(tmp_path)) as db:
+        await migrate(db, before)
+        for hit_at in (10, 20, 30):
+            await db.execute("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:x', :t)", {"t": hit_at})
+        kept = [tuple(row) for row in await db.fetch_all("SELECT id, bucket, hit_at FROM rate_limit_hits ORDER BY id")]
+        assert "0011_rate_limit_hit_ids_never_reused" in await migrate(db)
+        assert [tuple(row) for row in await db.fetch_all("SELECT id, bucket, hit_at FROM rate_limit_hits ORDER BY id")] == kept
+        await db.execute("DELETE FROM rate_limit_hits WHERE id = :id", {"id": kept[-1][0]})
+        new_id = await db.fetch_val("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:y', 40) RETURNING id")
+        assert new_id > kept[-1][0]

@@ -11,4 +11,6 @@ CREATE TABLE rate_limit_hits_new (
 INSERT INTO rate_limit_hits_new (id, bucket, hit_at) SELECT id, bucket, hit_at FROM rate_limit_hits;
 DROP TABLE rate_limit_hits;
 ALTER TABLE rate_limit_hits_new RENAME TO rate_limit_hits;
+-- The indexes went with the old table: 0003's and 0004's again.
 CREATE INDEX rate_limit_hits_bucket ON rate_limit_hits (bucket, hit_at);
+CREATE INDEX rate_limit_hits_hit_at ON rate_limit_hits (hit_at);
