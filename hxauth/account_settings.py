@@ -54,7 +54,6 @@ async def request_email_change(state, user: User, new_email: str) -> None:
     link = mail.link(state.settings, EMAIL_CHANGE_PATH + token)
     context = {"name": user.name, "old_email": user.email, "new_email": new_email}
     async with state.db.transaction():
-        await state.db.execute(state.queries.delete_user_email_changes, {"user_id": user.id})
         values = {
             "token_hash": hash_token(token), "user_id": user.id, "old_email": accounts.normalize_email(user.email),
             "new_email": new_email, "now": now, "expires_at": now + EMAIL_CHANGE_SECONDS,

@@ -6,6 +6,7 @@ import httpx
 
 from app import create_app
 from conftest import CSRF_FIELD, PASSWORD, create_user, csrf_token, database_url, log_in, make_client, make_settings, running_server
+from hxauth import rate_limits
 from hxauth.database import open_database
 
 
@@ -55,6 +56,18 @@ async def test_refused_signups_do_not_count_either(tmp_path):
         assert await app.state.db.fetch_val("SELECT count(*) FROM rate_limit_hits") == 1
 
 
+async def test_taking_back_a_hit_that_is_gone_already_takes_back_no_other(app):
+    """A successful login clears its bucket, hits of concurrent attempts included, which each take their own back
+    by id later: that id must not belong to another attempt's hit since (SQLite reused rowids before 0011)."""
+    state = app.state
+    guess = await rate_limits.attempt(state.db, state.queries, [rate_limits.Limit("login:owner", 5, 60)])
+    await rate_limits.clear(state.db, state.queries, rate_limits.Limit("login:owner", 5, 60))
+    other = await rate_limits.attempt(state.db, state.queries, [rate_limits.Limit("email-change:1", 5, 60)])
+    await rate_limits.forget(state.db, state.queries, guess.hit_ids)
+    assert other.hit_ids != guess.hit_ids
+    assert await state.db.fetch_val("SELECT count(*) FROM rate_limit_hits WHERE bucket = 'email-change:1'") == 1
+
+
 async def _posts_at_once(server, path, forms):
     """Each form from its own browser (own cookies, own CSRF token), all posted at the same moment."""
     browsers = [httpx.AsyncClient(base_url=server, timeout=60) for _ in forms]
@@ -100,3 +113,26 @@ async def test_10_concurrent_signups_from_one_address_make_at_most_the_limit_of_
         assert statuses.count(303) <= 3
         async with open_database(database_url(tmp_path)) as db:
             assert await db.fetch_val("SELECT count(*) FROM users") == statuses.count(303)
+
+
+async def test_migration_0011_keeps_the_hits_counted_before_it(tmp_path):
+    """SQLite's table is made anew (PostgreSQL's is left as it is): the hits of a live database stay, ids and all."""
+    import shutil
+
+    from hxauth.migrations import MIGRATIONS, migrate
+
+    before = tmp_path / "before-0011"
+    before.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if path.name < "0011":
+            shutil.copy(path, before / path.name)
+    async with open_database(database_url(tmp_path)) as db:
+        await migrate(db, before)
+        for hit_at in (10, 20, 30):
+            await db.execute("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:x', :t)", {"t": hit_at})
+        kept = [tuple(row) for row in await db.fetch_all("SELECT id, bucket, hit_at FROM rate_limit_hits ORDER BY id")]
+        assert "0011_rate_limit_hit_ids_never_reused" in await migrate(db)
+        assert [tuple(row) for row in await db.fetch_all("SELECT id, bucket, hit_at FROM rate_limit_hits ORDER BY id")] == kept
+        await db.execute("DELETE FROM rate_limit_hits WHERE id = :id", {"id": kept[-1][0]})
+        new_id = await db.fetch_val("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:y', 40) RETURNING id")
+        assert new_id > kept[-1][0]

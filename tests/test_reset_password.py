@@ -272,6 +272,25 @@ async def test_requests_are_limited_per_client(make_app):
         assert (await ask_for_reset(other, "another@example.com")).status_code == 200
 
 
+@pytest.mark.parametrize("limits", [{"reset_email_limit": 1}, {"reset_client_limit": 2}], ids=["per-email", "per-client"])
+async def test_at_a_limit_an_existing_and_a_missing_account_get_the_same_refusal(make_app, limits):
+    """Allowed or refused, the answer is the same page for an address with an account and one without."""
+    app = await make_app(**limits)
+    await create_user(app)
+    async with make_client(app) as client:
+        answers = {email: [await ask_for_reset(client, email, headers=HX)] for email in ("ann@example.com", "nobody@example.com")}
+        for email in answers:
+            answers[email].append(await ask_for_reset(client, email, headers=HX))
+
+    def seen(responses, email):
+        return [(r.status_code, "retry-after" in r.headers, r.text.replace(email, "@")) for r in responses]
+
+    ann, nobody = seen(answers["ann@example.com"], "ann@example.com"), seen(answers["nobody@example.com"], "nobody@example.com")
+    assert [status for status, _, _ in ann] == [200, 429]
+    assert ann == nobody
+    assert "Too many reset requests" in ann[1][2]
+
+
 async def test_request_completion_and_refusal_are_audited(client, app, user, caplog):
     import json
     import logging

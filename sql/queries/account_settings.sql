@@ -2,14 +2,14 @@
 -- Renames a user.
 UPDATE users SET name = :name WHERE id = :id;
 
--- name: delete_user_email_changes
--- Forgets a user's pending change of email (a newer request replaces it).
-DELETE FROM email_changes WHERE user_id = :user_id;
-
 -- name: insert_email_change
--- Stores a pending change of email under the hash of the token its link carries.
+-- Stores a pending change of email under the hash of the token its link carries, in place of the user's earlier
+-- one (the unique index on user_id: of simultaneous requests, the last to commit is the one kept).
 INSERT INTO email_changes (token_hash, user_id, old_email, new_email, created_at, expires_at)
-VALUES (:token_hash, :user_id, :old_email, :new_email, :now, :expires_at);
+VALUES (:token_hash, :user_id, :old_email, :new_email, :now, :expires_at)
+ON CONFLICT (user_id) DO UPDATE SET
+    token_hash = excluded.token_hash, old_email = excluded.old_email, new_email = excluded.new_email,
+    created_at = excluded.created_at, expires_at = excluded.expires_at;
 
 -- name: any_email_change_with_token
 -- Returns whether a live pending change has this token hash, whoever's it is (which route a link is for).

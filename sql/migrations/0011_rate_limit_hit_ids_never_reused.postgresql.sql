@@ -1,0 +1,2 @@
+-- Nothing to do on PostgreSQL: rate_limit_hits.id is an identity column, whose values are never reused
+-- (0011_rate_limit_hit_ids_never_reused.sql gives SQLite's table the same guarantee).
