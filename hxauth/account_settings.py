@@ -12,10 +12,8 @@ from hxauth.accounts import EmailTaken, User
 from hxauth.faults import is_unique_violation
 from hxauth.tokens import hash_token, looks_like_a_token, new_token
 
-# The link that confirms a new address works this long, and a user may ask for this many per hour.
+# The link that confirms a new address works this long.
 EMAIL_CHANGE_SECONDS = 24 * 3600
-EMAIL_CHANGE_LIMIT = 5
-EMAIL_CHANGE_WINDOW = 3600
 # The new address's link is a confirmation link like signup's (PRODUCT.md: /accounts/confirm/{token}), kept in
 # email_changes rather than email_tokens because the address is not the user's yet.
 EMAIL_CHANGE_PATH = account_links.PATHS[account_links.CONFIRM]
@@ -37,19 +35,20 @@ async def change_name(state, user: User, name: str) -> None:
     await state.db.execute(state.queries.update_user_name, {"id": user.id, "name": name})
 
 
-def _email_change_limit(user_id: int) -> rate_limits.Limit:
-    return rate_limits.Limit(f"email-change:{user_id}", EMAIL_CHANGE_LIMIT, EMAIL_CHANGE_WINDOW)
+def _own_email_change_limit(state, user_id: int) -> rate_limits.Limit:
+    """The user's own limit on changes of email (rate_limits.email_change_limits), cleared when their account goes."""
+    return rate_limits.email_change_limits(state.settings, user_id, "")[0]
 
 
-async def request_email_change(state, user: User, new_email: str) -> None:
+async def request_email_change(state, user: User, new_email: str, *, client: str) -> None:
     """Send a link to `new_email` that moves the account there when used, and tell the present address.
 
-    Nothing changes until then; a newer request replaces an older one. Raises EmailTaken if another
-    account has the address now (the unique index decides again when the link is used) and TooManyAttempts
-    past EMAIL_CHANGE_LIMIT requests an hour."""
+    Nothing changes until then; a newer request replaces an older one. Raises TooManyAttempts past the limits
+    of this user and client (counted first, so that EmailTaken, another account has the address now, cannot
+    be asked about without end), then EmailTaken (the unique index decides again when the link is used)."""
+    await rate_limits.allow(state.db, state.queries, rate_limits.email_change_limits(state.settings, user.id, client))
     if await state.db.fetch_one(state.queries.get_user_by_email, {"email": new_email}) is not None:
         raise EmailTaken(new_email)
-    await rate_limits.allow(state.db, state.queries, [_email_change_limit(user.id)])
     token, now = new_token(), int(time.time())
     link = mail.link(state.settings, EMAIL_CHANGE_PATH + token)
     context = {"name": user.name, "old_email": user.email, "new_email": new_email}
@@ -131,4 +130,4 @@ async def delete_account(state, user: User) -> None:
     async with state.db.transaction():
         await mail.queue(state, to=user.email, template="account_deleted", context={"name": user.name})
         await state.db.execute(state.queries.delete_user, {"id": user.id})
-    await rate_limits.clear(state.db, state.queries, _email_change_limit(user.id))  # ids can be used again
+    await rate_limits.clear(state.db, state.queries, _own_email_change_limit(state, user.id))  # ids can be used again

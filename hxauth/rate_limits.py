@@ -80,6 +80,15 @@ def confirm_limits(settings, user_id: int, client: str) -> list[Limit]:
     ]
 
 
+def email_change_limits(settings, user_id: int, client: str) -> list[Limit]:
+    """Changes of email asked for, per user and per client: each mails two addresses, and its answer says whether
+    another account has the new one, so the limit is counted before that is looked up."""
+    return [
+        Limit(_bucket("email-change", str(user_id)), settings.email_change_limit, settings.email_change_window),
+        Limit(_bucket("email-change-client", client), settings.email_change_client_limit, settings.email_change_client_window),
+    ]
+
+
 def two_factor_limits(settings, user_id: int, client: str) -> list[Limit]:
     """Wrong second-factor codes per account, from any client (whoever tries one knows the password: a million
     codes must not be theirs to try), and per client."""
@@ -104,6 +113,7 @@ def longest_window(settings) -> int:
         settings.login_account_wide_window, settings.login_device_window,
         settings.reset_email_window, settings.reset_client_window,
         settings.confirm_resend_window, settings.confirm_client_window,
+        settings.email_change_window, settings.email_change_client_window,
         settings.two_factor_account_window, settings.two_factor_client_window,
         settings.passkey_failure_window, settings.passkey_challenge_window,
     )

@@ -79,6 +79,11 @@ class Settings:
     confirm_resend_window: int = 3600
     confirm_client_limit: int = 20
     confirm_client_window: int = 3600
+    # Changes of email asked for in Settings (each mails both addresses), per user and per client.
+    email_change_limit: int = 5
+    email_change_window: int = 3600
+    email_change_client_limit: int = 20
+    email_change_client_window: int = 3600
     # Two-factor authentication (hxauth.two_factor): a half-done login (password right, code still to come) lasts
     # this long; wrong codes allowed per account (from any client: the code is the second factor, so whoever
     # tries it knows the password) and per client; the issuer name authenticator apps show beside the account.

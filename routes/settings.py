@@ -145,7 +145,7 @@ async def request_email_change(request):
     if refused := await refuse_password(request, "email", form["current_password"], values=values):
         return refused
     try:
-        await account_settings.request_email_change(state, user, email)
+        await account_settings.request_email_change(state, user, email, client=client_address(request))
     except EmailTaken:
         errors = {"email": {"email": "Another account uses that address."}}
         return await render_section(request, "email", status_code=409, values=values, errors=errors, focus="new-email")

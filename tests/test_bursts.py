@@ -166,7 +166,7 @@ async def test_a_burst_of_send_the_link_again_mails_at_most_the_limit(tmp_path):
 
 
 async def test_a_burst_of_email_changes_mails_at_most_the_limit_of_links(tmp_path):
-    limit = 5  # account_settings.EMAIL_CHANGE_LIMIT
+    limit = 5  # EMAIL_CHANGE_LIMIT
     # The current password is right every time: its check (a login attempt) is not what this burst is to reach.
     with running_server(tmp_path, login_device_limit=1000, login_account_limit=1000, **ANY_SHARE) as server:
         await create_user(server)

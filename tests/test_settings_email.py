@@ -146,6 +146,33 @@ async def test_requests_are_limited_and_only_the_latest_link_works(mailing_app, 
     assert await email_of(mailing_app) == "new4@example.com"
 
 
+async def test_asking_whether_addresses_are_taken_is_limited_too(make_app):
+    """The 409 says another account has an address: past the limit a taken one gets the same 429 as a free one."""
+    app = await make_app(email_change_limit=3)
+    await create_user(app)
+    await create_user(app, name="Bob", email="bob@example.com")
+    async with make_client(app) as ann:
+        assert (await log_in(ann)).status_code == 303
+        for number in range(3):
+            assert (await ask_for(ann, email=f"someone{number}@example.com")).status_code in (303, 409)
+        taken, free = await ask_for(ann, email="bob@example.com"), await ask_for(ann, email="free@example.com")
+        assert taken.status_code == free.status_code == 429
+        assert "too many changes of email" in taken.text and "too many changes of email" in free.text
+
+
+async def test_changes_of_email_are_limited_per_client_across_accounts(make_app):
+    app = await make_app(email_change_client_limit=4)
+    for number in range(3):
+        await create_user(app, name=f"User {number}", email=f"user{number}@example.com")
+    answers = []
+    for number in range(3):  # one client (the tests' address), three accounts, two requests each
+        async with make_client(app) as client:
+            assert (await log_in(client, email=f"user{number}@example.com")).status_code == 303
+            for attempt in range(2):
+                answers.append((await ask_for(client, email=f"new{number}-{attempt}@example.com")).status_code)
+    assert answers == [303] * 4 + [429] * 2
+
+
 async def test_an_expired_or_malformed_link_is_a_404(mailing_app, ann, smtp_server):
     await ask_for(ann)
     link = link_in(await smtp_server.next_message(to="new@example.com"))
