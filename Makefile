@@ -49,7 +49,8 @@ screenshots: install
 	CI=true $(BIN)/pytest -q tests/e2e/screenshots.py
 
 # Requests per second, latency and memory against a bare Starlette page (the floor),
-# logins against raw Argon2: see docs/performance.md. Uses wrk when installed (apt-get
+# logins against raw Argon2: see docs/performance.md. hxauth runs with UVICORN_OPTIONS, and
+# on uvicorn's defaults beside it (what the options cost); the floor on uvicorn's defaults. Uses wrk when installed (apt-get
 # install wrk), else bench/loadgen.py; writes bench/results/latest.{md,json}. The logged-in
 # page on PostgreSQL too where one answers (--postgres-url, or BENCH_POSTGRES_URL: a database
 # the bench may empty). A quick look: make bench BENCH_ARGS="--rounds 1 --duration 2 --storm 16";

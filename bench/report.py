@@ -18,13 +18,29 @@ def floor_ratios(rounds: list[dict], key: str) -> dict:
             for field in RATIO_FIELDS}
 
 
+def companion_entry(rounds: list[dict], other: str) -> dict:
+    """A companion server's figures for a page (`other`: "baseline:KEY", "defaults:KEY"), against the same floor
+    runs as the current page."""
+    return {"rps": median(rounds, other, "rps"), "p50_ms": median(rounds, other, "p50_ms"),
+            "p99_ms": median(rounds, other, "p99_ms"), "rss_mb": median(rounds, other, "rss_mb"),
+            "cpu_us": median(rounds, other, "cpu_us"), **floor_ratios(rounds, other),
+            "errors": sum(r[other]["errors"] for r in rounds), "runs": [r[other] for r in rounds]}
+
+
+def defaults_entry(rounds: list[dict], key: str) -> dict:
+    """The same app on uvicorn's defaults, and what the shipped options cost: req/s with them ÷ req/s without,
+    CPU time per request without them ÷ with them (both: medians over the rounds; below 1 is a cost)."""
+    other = f"defaults:{key}"
+    entry = companion_entry(rounds, other)
+    entry["shipped_ratio"] = statistics.median(r[key]["rps"] / r[other]["rps"] for r in rounds)
+    entry["shipped_cpu_ratio"] = statistics.median(r[other]["cpu_us"] / r[key]["cpu_us"] for r in rounds)
+    return entry
+
+
 def baseline_entry(rounds: list[dict], key: str) -> dict:
     """The baseline commit's figures for a page, against the same floor runs as the current page, and the change."""
     other = f"baseline:{key}"
-    entry = {"rps": median(rounds, other, "rps"), "p50_ms": median(rounds, other, "p50_ms"),
-             "p99_ms": median(rounds, other, "p99_ms"), "rss_mb": median(rounds, other, "rss_mb"),
-             "cpu_us": median(rounds, other, "cpu_us"), **floor_ratios(rounds, other),
-             "errors": sum(r[other]["errors"] for r in rounds), "runs": [r[other] for r in rounds]}
+    entry = companion_entry(rounds, other)
     # Both share their floor in each round, so the change in ratio is the change in req/s of that round.
     entry["change_pct"] = statistics.median((r[key]["rps"] / r[other]["rps"] - 1) * 100 for r in rounds)
     entry["target"] = "change_pct >= -10"
@@ -61,6 +77,8 @@ def summarise(rounds: list[dict], options, parameters: dict, pages: list) -> lis
             actual = entry[field]
             entry["target"] = f"{field} {op} {limit}"
             entry["met"] = actual >= limit if op == ">=" else actual <= limit
+        if f"defaults:{key}" in rounds[0]:
+            entry["defaults"] = defaults_entry(rounds, key)
         if f"baseline:{key}" in rounds[0]:
             entry["baseline"] = baseline_entry(rounds, key)
         rows.append(entry)
@@ -128,8 +146,9 @@ def markdown(report: dict) -> str:
         f"Run {report['date']} on {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, Python {m['python']}; "
         f"load generator: {report['load_generator']}; {report['options']['rounds']} rounds of "
         f"{report['options']['duration']} s per target (medians shown), {report['options']['connections']} connections "
-        f"unless stated; one uvicorn worker ({'uvloop' if m['packages']['uvloop'] else 'asyncio'}, "
-        f"{'httptools' if m['packages']['httptools'] else 'h11'}) per server"
+        f"unless stated; one uvicorn worker ({'uvloop' if m['packages']['uvloop'] else 'asyncio'}) per server, "
+        f"hxauth's with the Makefile's UVICORN_OPTIONS (`{' '.join(report['uvicorn_options'])}`), the floor with "
+        f"uvicorn's defaults ({'httptools' if m['packages']['httptools'] else 'h11'})"
         + (f", on CPU {report['cpus']['server']} for the page targets, the load generator on CPU {report['cpus']['load']}."
            if report["cpus"]["server"] != report["cpus"]["load"] else "."),
         "",
@@ -157,6 +176,23 @@ def markdown(report: dict) -> str:
     ]
     for reason in report.get("left_out", []):
         lines += ["", f"Left out: {reason}"]
+    shipped = [r for r in report["rows"] if "defaults" in r]
+    if shipped:
+        lines += [
+            "",
+            "Cost of the shipped uvicorn options: the same app served with uvicorn's defaults too, each page of both "
+            "measured between the same two floor runs in every round; req/s with them ÷ req/s with uvicorn's defaults "
+            "(CPU: µs a request without them ÷ with them), the median over the rounds.",
+            "",
+            "| page | req/s | req/s, uvicorn's defaults | with ÷ without | CPU µs | CPU µs, uvicorn's defaults | CPU without ÷ with |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in shipped:
+            d = r["defaults"]
+            lines.append(
+                f"| {r['label']} | {number(r['rps'])} | {number(d['rps'])} | {number(d['shipped_ratio'], 2)} | "
+                f"{number(r['cpu_us'])} | {number(d['cpu_us'])} | {number(d['shipped_cpu_ratio'], 2)} |"
+            )
     compared = [r for r in report["rows"] if "baseline" in r]
     if compared:
         lines += [

@@ -1,14 +1,16 @@
 """`make bench`: hxauth's pages and logins, measured against the floor (a bare Starlette page).
 
-Starts `uvicorn app:app` (one worker, a fresh SQLite file, rate limits raised) and
-`uvicorn bench.floor:app` side by side, and, where a PostgreSQL server answers, a second
-app on a PostgreSQL database; with `--baseline REV`, also REV's app from a temporary git
-worktree. Signs a user up and logs it in on each over HTTP, then drives the servers with
-a load generator over loopback: wrk where installed, else bench/loadgen.py, on other CPUs
-than the servers' for the page targets (with 2 CPUs or more). Every round measures every
-target in turn, each page (and the baseline's same page) between two runs of the floor;
-the table shows the median of the rounds, and each page's ratio to the floor measured
-around it (logins: to raw Argon2 verifies timed in-process just before and after them).
+Starts `uvicorn app:app` as shipped (the Makefile's UVICORN_OPTIONS; one worker, a fresh
+SQLite file, rate limits raised), the same app on uvicorn's defaults, and `uvicorn
+bench.floor:app` (uvicorn's defaults) side by side, and, where a PostgreSQL server answers,
+a second app on a PostgreSQL database; with `--baseline REV`, also REV's app from a
+temporary git worktree (with this Makefile's options). Signs a user up and logs it in on
+each over HTTP, then drives the servers with a load generator over loopback: wrk where
+installed, else bench/loadgen.py, on other CPUs than the servers' for the page targets
+(with 2 CPUs or more). Every round measures every target in turn, each page (and the same
+page on uvicorn's defaults, and the baseline's) between two runs of the floor; the table
+shows the median of the rounds, and each page's ratio to the floor measured around it
+(logins: to raw Argon2 verifies timed in-process just before and after them).
 Writes bench/results/latest.{md,json}; docs/performance.md explains the figures.
 
     python -m bench [--rounds 3] [--duration 5] [--loadgen wrk|python] [--postgres-url URL] [--baseline REV] [--out DIR]
@@ -32,6 +34,7 @@ from bench.load import OWASP_MINIMUM, LoadGenerator, argon2_parameters, time_arg
 from bench.report import machine, markdown, summarise
 from bench.servers import (ALL_CPUS, LOAD_CPUS, ROOT, SERVER_CPUS, PeakRSS, Server, baseline_checkout, check_requests,
                            cpu_seconds, empty_postgres, prepare, set_cpus, settle)
+from uvicorn_options import uvicorn_options
 
 # The storms come from one address: no limit, nor the per-client share of hashing, stands between them and the hasher.
 RELAXED_LIMITS = {"LOGIN_ACCOUNT_LIMIT": "1000000000", "LOGIN_CLIENT_LIMIT": "1000000000", "SIGNUP_LIMIT": "1000000000",
@@ -49,6 +52,9 @@ PAGES = [
     ("home_logged_in_postgresql", "`GET /` logged in, PostgreSQL", "app_pg", "/", ("sqlite_ratio", ">=", 0.6)),
 ]
 FLOOR_FIELDS = ("rps", "p50_ms", "p99_ms", "cpu_us")
+# Served beside "app", each of its pages measured between the same floor runs: the same app on uvicorn's
+# defaults (what the shipped options cost), and a baseline commit's app.
+COMPANIONS = ("defaults", "baseline")
 
 
 def measure_page(load: LoadGenerator, server: Server, path: str, options, headers=()) -> dict:
@@ -71,9 +77,10 @@ def one_round(load: LoadGenerator, servers: dict, prepared: dict, options, param
     for key, _, server_name, path, _ in PAGES[1:]:
         if server_name not in servers:
             continue
-        # The baseline's same page right beside the current one, between the same floor runs, the two in
-        # turns first from one round to the next so that neither always runs on the warmer machine.
-        runs = [(key, server_name)] + ([(f"baseline:{key}", "baseline")] if "baseline" in servers and server_name == "app" else [])
+        # The companions' same page right beside the current one, between the same floor runs, in the
+        # opposite order from one round to the next so that none always runs on the warmer machine.
+        runs = [(key, server_name)] + [(f"{other}:{key}", other) for other in COMPANIONS
+                                       if other in servers and server_name == "app"]
         for name, server in runs[::-1] if number % 2 == 0 else runs:
             headers = (prepared[server]["logged_in"],) if "logged_in" in key else ()
             figures[name] = measure_page(load, servers[server], path, options, headers)
@@ -136,6 +143,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
     options.storm = [int(n) for n in options.storm.split(",") if n]
     options.settle = min(0.3, options.duration / 3)
+    shipped = uvicorn_options()
 
     started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     load = LoadGenerator(options.loadgen)
@@ -158,14 +166,18 @@ def main(argv=None):
         }
         servers, prepared = {}, {}
         try:
-            servers["app"] = Server("app:app", env, Path(tmp) / "app.log")
+            servers["app"] = Server("app:app", env, Path(tmp) / "app.log", options=shipped)
             prepared["app"] = prepare(servers["app"])
+            servers["defaults"] = Server("app:app", {**env, "DATABASE_URL": f"sqlite:///{Path(tmp) / 'defaults.db'}"},
+                                         Path(tmp) / "defaults.log")
+            prepared["defaults"] = prepare(servers["defaults"])
             why_not = empty_postgres(options.postgres_url) if options.postgres_url else "no --postgres-url"
             if why_not:
                 left_out.append(f"`GET /` logged in on PostgreSQL ({redacted(options.postgres_url)}): {why_not}")
                 print(f"bench: no PostgreSQL page: {why_not}", file=sys.stderr, flush=True)
             else:
-                servers["app_pg"] = Server("app:app", {**env, "DATABASE_URL": options.postgres_url}, Path(tmp) / "app_pg.log")
+                servers["app_pg"] = Server("app:app", {**env, "DATABASE_URL": options.postgres_url}, Path(tmp) / "app_pg.log",
+                                           options=shipped)
                 prepared["app_pg"] = prepare(servers["app_pg"])
             if options.baseline:
                 checkout = stack.enter_context(baseline_checkout(options.baseline))
@@ -173,7 +185,8 @@ def main(argv=None):
                                                  text=True, check=True).stdout.strip()
                 baseline_env = {**env, "DATABASE_URL": f"sqlite:///{Path(tmp) / 'baseline.db'}",
                                 "PYTHONPATH": os.pathsep.join([str(checkout), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-                servers["baseline"] = Server("app:app", baseline_env, Path(tmp) / "baseline.log", cwd=checkout)
+                # This Makefile's options, not REV's: the comparison is of the code alone.
+                servers["baseline"] = Server("app:app", baseline_env, Path(tmp) / "baseline.log", cwd=checkout, options=shipped)
                 prepared["baseline"] = prepare(servers["baseline"])
             servers["floor"] = Server("bench.floor:app", {**env, "FLOOR_PAGE_BYTES": str(prepared["app"]["home_bytes"])},
                                       Path(tmp) / "floor.log")
@@ -198,6 +211,7 @@ def main(argv=None):
         "argon2_parameters": parameters,
         "argon2_owasp_minimum": time_argon2_verify(OWASP_MINIMUM, max(3, options.argon2_times)),
         "floor_page_bytes": prepared["app"]["home_bytes"],
+        "uvicorn_options": shipped,
         "cpus": {"server": ",".join(map(str, sorted(SERVER_CPUS))), "load": ",".join(map(str, sorted(LOAD_CPUS)))},
         "baseline": options.baseline and {"rev": options.baseline, "commit": baseline_commit},
         "left_out": left_out,

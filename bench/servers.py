@@ -48,13 +48,14 @@ def free_port() -> int:
 class Server:
     """`uvicorn MODULE:app` on a free loopback port: one worker, no access log (for every server alike).
 
-    `cwd` is the checkout it serves (a baseline's worktree, with PYTHONPATH set to it in `env`)."""
+    `cwd` is the checkout it serves (a baseline's worktree, with PYTHONPATH set to it in `env`); `options`, more
+    of uvicorn's (hxauth's apps get the Makefile's UVICORN_OPTIONS: see bench/run.py)."""
 
-    def __init__(self, app: str, env: dict, log: Path, cwd: Path = ROOT):
+    def __init__(self, app: str, env: dict, log: Path, cwd: Path = ROOT, options: list[str] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(self.port),
-                   "--no-access-log", "--log-level", "warning"]
+                   "--no-access-log", "--log-level", "warning", *options]
         self.log = log
         with open(log, "wb") as output:
             self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)

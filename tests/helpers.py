@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from uvicorn_options import uvicorn_options
+
 ROOT = Path(__file__).resolve().parent.parent
 # Cheap Argon2 parameters: the tests check behaviour, not cost.
 FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
@@ -96,16 +98,6 @@ async def submit(client, page: str, data: dict | None = None, *, action: str | N
 async def csrf_token(client, page: str = "/accounts/login") -> str:
     """The token a browser would find in the page's forms."""
     return post_forms(await client.get(page))[0].hidden["csrf_token"]
-
-
-def uvicorn_options(limit_concurrency: int | None = None) -> list[str]:
-    """The Makefile's UVICORN_OPTIONS: tests run the server as `make run` does; a test of the concurrency limit
-    itself gives a small `limit_concurrency` in place of the Makefile's 512."""
-    makefile = (ROOT / "Makefile").read_text()
-    options = re.search(r"^UVICORN_OPTIONS = (.*)$", makefile, re.MULTILINE).group(1).split()
-    if limit_concurrency is not None:
-        options[options.index("--limit-concurrency") + 1] = str(limit_concurrency)
-    return options
 
 
 def free_port() -> int:

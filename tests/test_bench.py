@@ -6,10 +6,13 @@ import os
 import shutil
 import subprocess
 
+import httpx
+
 from bench import run
 from bench.load import LoadGenerator
 from bench.servers import ROOT, Server, baseline_checkout
 from conftest import POSTGRES, TEST_DATABASE_URL, sqlite_only, unavailable
+from uvicorn_options import uvicorn_options
 
 pytestmark = sqlite_only  # the bench runs its own databases whatever the suite's database: once is enough
 
@@ -41,6 +44,7 @@ def test_the_bench_reports_every_row(tmp_path, monkeypatch):
 
     report = json.loads((tmp_path / "latest.json").read_text())
     rows = {row["key"]: row for row in report["rows"]}
+    table = (tmp_path / "latest.md").read_text()
     postgres = "home_logged_in_postgresql" in rows
     assert set(rows) == ROWS | ({"home_logged_in_postgresql"} if postgres else set())
     for row in rows.values():
@@ -49,11 +53,22 @@ def test_the_bench_reports_every_row(tmp_path, monkeypatch):
             assert row["rss_mb"] > 0 and row["rss_ratio"] > 0, row
     for key in PAGES + (("home_logged_in_postgresql",) if postgres else ()):
         assert rows[key]["cpu_us"] > 0 and rows[key]["cpu_ratio"] > 0, rows[key]
+    # The app as shipped, and beside it the same app on uvicorn's defaults, between the same floor runs.
+    assert report["uvicorn_options"] == uvicorn_options() and " ".join(uvicorn_options()) in table
+    cost = table.split("Cost of the shipped uvicorn options")[1]
+    for key in PAGES[1:]:
+        defaults = rows[key]["defaults"]
+        check_row(defaults)
+        current, other = rows[key]["runs"][0], defaults["runs"][0]
+        assert current["floor"] == other["floor"]
+        assert defaults["shipped_ratio"] == current["rps"] / other["rps"]
+        assert defaults["shipped_cpu_ratio"] == other["cpu_us"] / current["cpu_us"]
+        assert f"| {rows[key]['label']} | " in cost
+    assert "defaults" not in rows["floor"] and "defaults" not in rows["login"]
     assert report["load_generator"].startswith("bench/loadgen.py")
     # The login is compared with raw verifies timed around it in the same round, as pages with the floor.
     login = rows["login"]["runs"][0]
     assert rows["login"]["p50_ratio"] == login["p50_ms"] / login["argon2_ms"]
-    table = (tmp_path / "latest.md").read_text()
     for row in rows.values():
         assert f"| {row['label']} |" in table
     if not postgres:
@@ -109,3 +124,22 @@ def test_wrk_and_its_script_report_a_run(tmp_path):
         floor.stop()
     assert result["requests"] > 0 and result["rps"] > 0 and result["p50_ms"] > 0
     assert result["errors"] > 0  # the floor has no POST route: every answer is a 405, counted as an error
+
+
+
+def answer_to_a_1_mb_header(url: str):
+    try:
+        return httpx.get(url + "/", headers={"X-Padding": "x" * (1 << 20)}, timeout=30).status_code
+    except httpx.TransportError:
+        return "reset"  # refused before all of it was sent
+
+
+def test_the_shipped_options_reach_the_server(tmp_path):
+    """Served with the Makefile's options, a 1 MB request head is refused (their 16 KiB limit); on uvicorn's
+    defaults the same request is served: the bench's two apps differ by the options."""
+    for options, answers in ((uvicorn_options(), (400, "reset")), ((), (200,))):
+        floor = Server("bench.floor:app", {**os.environ, "FLOOR_PAGE_BYTES": "1000"}, tmp_path / "floor.log", options=options)
+        try:
+            assert answer_to_a_1_mb_header(floor.url) in answers, options
+        finally:
+            floor.stop()
