@@ -76,7 +76,10 @@ def summarise(rounds: list[dict], options, parameters: dict, pages: list) -> lis
             field, op, limit = wanted
             actual = entry[field]
             entry["target"] = f"{field} {op} {limit}"
-            entry["met"] = actual >= limit if op == ">=" else actual <= limit
+            # A row with refused or failed answers measured something else than its target (e.g. a rate limit).
+            entry["met"] = (actual >= limit if op == ">=" else actual <= limit) and entry["errors"] == 0
+            if entry["errors"]:
+                entry["target"] += f" (and no errors: {entry['errors']})"
         if f"defaults:{key}" in rounds[0]:
             entry["defaults"] = defaults_entry(rounds, key)
         if f"baseline:{key}" in rounds[0]:
