@@ -39,6 +39,7 @@ from helpers import (  # re-exported: tests import them from conftest
     csrf_token,
     database_url,
     free_port,
+    migrate_up_to,
     post_forms,
     running_server,
     submit,

@@ -33,6 +33,21 @@ def database_url(tmp_path) -> str:
     return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'hxauth.db'}"
 
 
+async def migrate_up_to(db, tmp_path, first_not_applied: str) -> None:
+    """Apply the migrations numbered below `first_not_applied` ("0011"): a live database as it was before that one,
+    to test what the migration does to its rows."""
+    import shutil
+
+    from hxauth.migrations import MIGRATIONS, migrate
+
+    before = tmp_path / f"before-{first_not_applied}"
+    before.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if path.name < first_not_applied:
+            shutil.copy(path, before / path.name)
+    await migrate(db, before)
+
+
 @dataclasses.dataclass
 class Form:
     """A POST form on a page: where it goes and what its hidden fields hold (the csrf_token among them)."""

@@ -5,7 +5,9 @@ import asyncio
 import httpx
 
 from app import create_app
-from conftest import CSRF_FIELD, PASSWORD, create_user, csrf_token, database_url, log_in, make_client, make_settings, running_server
+from conftest import (
+    CSRF_FIELD, PASSWORD, create_user, csrf_token, database_url, log_in, make_client, make_settings, migrate_up_to, running_server,
+)
 from hxauth import rate_limits
 from hxauth.database import open_database
 
@@ -117,17 +119,10 @@ async def test_10_concurrent_signups_from_one_address_make_at_most_the_limit_of_
 
 async def test_migration_0011_keeps_the_hits_counted_before_it(tmp_path):
     """SQLite's table is made anew (PostgreSQL's is left as it is): the hits of a live database stay, ids and all."""
-    import shutil
+    from hxauth.migrations import migrate
 
-    from hxauth.migrations import MIGRATIONS, migrate
-
-    before = tmp_path / "before-0011"
-    before.mkdir()
-    for path in MIGRATIONS.glob("*.sql"):
-        if path.name < "0011":
-            shutil.copy(path, before / path.name)
     async with open_database(database_url(tmp_path)) as db:
-        await migrate(db, before)
+        await migrate_up_to(db, tmp_path, "0011")
         for hit_at in (10, 20, 30):
             await db.execute("INSERT INTO rate_limit_hits (bucket, hit_at) VALUES ('login:x', :t)", {"t": hit_at})
         kept = [tuple(row) for row in await db.fetch_all("SELECT id, bucket, hit_at FROM rate_limit_hits ORDER BY id")]

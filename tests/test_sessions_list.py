@@ -99,19 +99,12 @@ async def test_no_one_ends_their_own_session_or_anothers_by_its_id(app, two_brow
 
 async def test_sessions_from_before_migration_0007_get_ids_of_their_own_and_keep_the_idle_expiry(tmp_path):
     """0007 adds the id to the sessions of a live database: each gets a different one, on both databases."""
-    import shutil
-
-    from conftest import database_url
+    from conftest import database_url, migrate_up_to
     from hxauth.database import open_database
-    from hxauth.migrations import MIGRATIONS, migrate
+    from hxauth.migrations import migrate
 
-    before = tmp_path / "before-0007"
-    before.mkdir()
-    for path in MIGRATIONS.glob("*.sql"):
-        if path.name < "0007":
-            shutil.copy(path, before / path.name)
     async with open_database(database_url(tmp_path)) as db:
-        await migrate(db, before)
+        await migrate_up_to(db, tmp_path, "0007")
         user_id = await create_user_in(db)
         for number in range(3):
             await db.execute(

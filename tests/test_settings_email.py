@@ -185,21 +185,14 @@ async def test_an_expired_or_malformed_link_is_a_404(mailing_app, ann, smtp_serv
 
 async def test_migration_0010_keeps_each_users_latest_request_only_and_then_the_database_does(tmp_path):
     """Before 0010 a burst of requests could leave a row each (test_bursts.py); the migration keeps the newest."""
-    import shutil
-
-    from conftest import create_user_in, database_url
+    from conftest import create_user_in, database_url, migrate_up_to
     from hxauth.database import open_database
-    from hxauth.migrations import MIGRATIONS, migrate
+    from hxauth.migrations import migrate
 
-    before = tmp_path / "before-0010"
-    before.mkdir()
-    for path in MIGRATIONS.glob("*.sql"):
-        if path.name < "0010":
-            shutil.copy(path, before / path.name)
     insert = ("INSERT INTO email_changes (token_hash, user_id, old_email, new_email, created_at, expires_at) "
               "VALUES (:t, :u, 'ann@example.com', :new, :at, 99999999999)")
     async with open_database(database_url(tmp_path)) as db:
-        await migrate(db, before)
+        await migrate_up_to(db, tmp_path, "0010")
         ann, bob = await create_user_in(db), await create_user_in(db, name="Bob", email="bob@example.com")
         for number, (user_id, at) in enumerate([(ann, 1), (ann, 3), (ann, 2), (bob, 5)]):
             await db.execute(insert, {"t": f"hash-{number}", "u": user_id, "new": f"new{number}@example.com", "at": at})
