@@ -35,11 +35,6 @@ async def change_name(state, user: User, name: str) -> None:
     await state.db.execute(state.queries.update_user_name, {"id": user.id, "name": name})
 
 
-def _own_email_change_limit(state, user_id: int) -> rate_limits.Limit:
-    """The user's own limit on changes of email (rate_limits.email_change_limits), cleared when their account goes."""
-    return rate_limits.email_change_limits(state.settings, user_id, "")[0]
-
-
 async def request_email_change(state, user: User, new_email: str, *, client: str) -> None:
     """Send a link to `new_email` that moves the account there when used, and tell the present address.
 
@@ -130,4 +125,5 @@ async def delete_account(state, user: User) -> None:
     async with state.db.transaction():
         await mail.queue(state, to=user.email, template="account_deleted", context={"name": user.name})
         await state.db.execute(state.queries.delete_user, {"id": user.id})
-    await rate_limits.clear(state.db, state.queries, _own_email_change_limit(state, user.id))  # ids can be used again
+    # Its hits go with it: SQLite may give the next account the same id.
+    await rate_limits.clear(state.db, state.queries, rate_limits.email_change_user_limit(state.settings, user.id))

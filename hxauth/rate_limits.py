@@ -80,11 +80,15 @@ def confirm_limits(settings, user_id: int, client: str) -> list[Limit]:
     ]
 
 
+def email_change_user_limit(settings, user_id: int) -> Limit:
+    return Limit(_bucket("email-change", str(user_id)), settings.email_change_limit, settings.email_change_window)
+
+
 def email_change_limits(settings, user_id: int, client: str) -> list[Limit]:
     """Changes of email asked for, per user and per client: each mails two addresses, and its answer says whether
     another account has the new one, so the limit is counted before that is looked up."""
     return [
-        Limit(_bucket("email-change", str(user_id)), settings.email_change_limit, settings.email_change_window),
+        email_change_user_limit(settings, user_id),
         Limit(_bucket("email-change-client", client), settings.email_change_client_limit, settings.email_change_client_window),
     ]
 

@@ -136,8 +136,9 @@ async def login(request):
 
 
 async def ask_for_code(request, user, *, next_url: str, persistent: bool):
-    """TOTP is on: the password (or a passkey without user verification) was right, yet no session: a pending login for this browser (its token in the
-    cookie beside the anonymous one, which the CSRF token derives from), then the code step."""
+    """TOTP is on: the password (or a passkey without user verification) was right, yet no session: a pending
+    login for this browser (its token in the cookie beside the anonymous one, which the CSRF token derives
+    from), then the code step."""
     previous = request.session.get("pending_login")
     token = await two_factor.start_login(request.app.state, user, next_url=next_url, persistent=persistent, replaces=previous)
     request.session["pending_login"] = token
